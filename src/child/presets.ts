@@ -1,0 +1,40 @@
+/**
+ * @module child/presets
+ * How the known forge MCP servers take their forge URL and token. The token always travels in
+ * the environment, never in argv (`ps` shows argv to every local user).
+ */
+
+/** Command line and environment names of one stdio MCP server. */
+export interface ChildPreset {
+  /** Executable, resolved on PATH unless absolute. */
+  command: string;
+  args: string[];
+  /** Variable that carries the person's forge access token. */
+  tokenEnv: string;
+  /** Variable that carries the forge base URL. */
+  urlEnv: string;
+  /** Fixed, non-secret variables. */
+  env: Record<string, string>;
+}
+
+export const CHILD_PRESETS = {
+  /**
+   * gitea.com/gitea/gitea-mcp: `-t stdio`; `GITEA_HOST` and `GITEA_ACCESS_TOKEN` are read by both the
+   * std-flag and the cobra eras of its CLI (forge-facts.md §14). The npm package `gitea-mcp`
+   * (seepine) reads the same two variables and ignores the flag.
+   */
+  'gitea-mcp': { command: 'gitea-mcp', args: ['-t', 'stdio'], tokenEnv: 'GITEA_ACCESS_TOKEN', urlEnv: 'GITEA_HOST', env: {} },
+  /**
+   * goern/forgejo-mcp v2: `--transport stdio`; `FORGEJO_URL`, `FORGEJO_ACCESS_TOKEN`
+   * (forge-facts.md §15). File-path uploads read host files, so they are forced off.
+   */
+  'forgejo-mcp': {
+    command: 'forgejo-mcp',
+    args: ['--transport', 'stdio'],
+    tokenEnv: 'FORGEJO_ACCESS_TOKEN',
+    urlEnv: 'FORGEJO_URL',
+    env: { FORGEJO_MCP_ALLOW_FILE_PATH_UPLOAD: 'false' },
+  },
+} as const satisfies Record<string, ChildPreset>;
+
+export type ChildPresetName = keyof typeof CHILD_PRESETS;

@@ -1,0 +1,266 @@
+/**
+ * @module config
+ * Reads the broker's settings from the environment once at start and turns them into a frozen
+ * {@link Config}. Every problem is collected and reported together, each naming its variable,
+ * before anything listens. A secret may come from `NAME` or from a file named by `NAME_FILE`
+ * (podman secrets); never from argv.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { CHILD_PRESETS, type ChildPresetName } from './child/presets.js';
+
+/** Thrown by {@link loadConfig} with one line per bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** One documented setting; {@link SETTINGS} drives `--help`, the example env file and parsing. */
+export interface Setting {
+  name: string;
+  help: string;
+  default?: string;
+  secret?: boolean;
+  required?: boolean;
+}
+
+export const SETTINGS: readonly Setting[] = [
+  { name: 'FJMCP_PUBLIC_URL', required: true, help: 'Public base URL of the broker, e.g. https://mcp.example.org (the OAuth issuer; the MCP URL is this plus /mcp). http is accepted only on loopback.' },
+  { name: 'FJMCP_LISTEN_HOST', default: '127.0.0.1', help: 'Address the HTTP server binds to.' },
+  { name: 'FJMCP_LISTEN_PORT', default: '8787', help: 'TCP port the HTTP server binds to (0 = any free port).' },
+  { name: 'FJMCP_DATA_DIR', default: './data', help: 'Directory for the SQLite database (broker.sqlite with its -wal and -shm files).' },
+  { name: 'FJMCP_FORGE_URL', required: true, help: 'Base URL of the Forgejo or Gitea instance, e.g. https://forge.example.org.' },
+  { name: 'FJMCP_FORGE_CLIENT_ID', required: true, help: 'Client ID of the broker\'s confidential OAuth2 application on the forge.' },
+  { name: 'FJMCP_FORGE_CLIENT_SECRET', required: true, secret: true, help: 'Client secret of that application (or FJMCP_FORGE_CLIENT_SECRET_FILE).' },
+  { name: 'FJMCP_FORGE_SCOPES', default: '', help: 'Space-separated scopes requested from the forge (Gitea >= 1.23 restricts tokens to valid PAT scopes such as "read:repository read:user"; empty = the account\'s full power).' },
+  { name: 'FJMCP_ENCRYPTION_KEYS', required: true, secret: true, help: 'Comma-separated base64 keys of 32 bytes each that seal forge tokens at rest (AES-256-GCM). The first seals; all open, so a new key goes first to rotate (or FJMCP_ENCRYPTION_KEYS_FILE).' },
+  { name: 'FJMCP_ALLOWED_USERS', default: '', help: 'Comma-separated forge logins allowed to sign in. With FJMCP_ALLOWED_ORGS empty too, every forge user may sign in.' },
+  { name: 'FJMCP_ALLOWED_ORGS', default: '', help: 'Comma-separated forge organisations whose members may sign in (checked at sign-in and at every forge refresh; fails closed).' },
+  { name: 'FJMCP_ACCESS_TOKEN_TTL_S', default: '3600', help: 'Lifetime of the access tokens the broker issues to MCP clients, in seconds.' },
+  { name: 'FJMCP_REFRESH_TOKEN_TTL_S', default: '2592000', help: 'Lifetime of a refresh-token family without use, in seconds (default 30 days).' },
+  { name: 'FJMCP_REFRESH_GRACE_S', default: '60', help: 'Seconds in which a retried refresh with the same refresh token returns the same successor instead of revoking the family.' },
+  { name: 'FJMCP_CHILD_PRESET', default: 'gitea-mcp', help: `MCP server run per person: ${Object.keys(CHILD_PRESETS).join(', ')}, or "custom" with FJMCP_CHILD_COMMAND.` },
+  { name: 'FJMCP_CHILD_COMMAND', default: '', help: 'Executable of the MCP child (overrides the preset\'s; absolute path or a name on PATH).' },
+  { name: 'FJMCP_CHILD_ARGS', default: '', help: 'JSON array of arguments for the child (overrides the preset\'s). Never put a token here.' },
+  { name: 'FJMCP_CHILD_TOKEN_ENV', default: '', help: 'Name of the environment variable that carries the person\'s forge token to the child (overrides the preset\'s).' },
+  { name: 'FJMCP_CHILD_URL_ENV', default: '', help: 'Name of the environment variable that carries the forge URL to the child (overrides the preset\'s).' },
+  { name: 'FJMCP_CHILD_ENV', default: '', help: 'JSON object of extra, non-secret environment variables for the child.' },
+  { name: 'FJMCP_CHILD_IDLE_S', default: '600', help: 'Seconds without requests or open streams after which a person\'s child is stopped.' },
+  { name: 'FJMCP_CHILD_STOP_GRACE_MS', default: '3000', help: 'Milliseconds between SIGTERM and SIGKILL when stopping a child\'s process group.' },
+  { name: 'FJMCP_MAX_CHILDREN', default: '200', help: 'Most MCP children running at once.' },
+  { name: 'FJMCP_MAX_SESSIONS_PER_PERSON', default: '64', help: 'Most MCP sessions one person may hold open; the oldest idle one is closed first.' },
+  { name: 'FJMCP_MAX_MESSAGE_BYTES', default: '33554432', help: 'Largest JSON-RPC message accepted from a child\'s stdout, in bytes (default 32 MiB).' },
+  { name: 'FJMCP_MAX_BODY_BYTES', default: '33554432', help: 'Largest HTTP request body accepted on /mcp, in bytes (default 32 MiB).' },
+  { name: 'FJMCP_ALLOWED_ORIGINS', default: '', help: 'Comma-separated extra browser origins allowed to call /mcp (the public URL\'s origin always is).' },
+  { name: 'FJMCP_TRUST_PROXY', default: 'false', help: 'true when a reverse proxy on loopback sets X-Forwarded-For (used for per-IP rate limits).' },
+  { name: 'FJMCP_REGISTRATION_RATE_PER_MIN', default: '120', help: 'Dynamic client registrations accepted per client IP per minute.' },
+  { name: 'FJMCP_MAX_CLIENTS', default: '10000', help: 'Most dynamically registered clients kept; unused ones are reaped first.' },
+  { name: 'FJMCP_LOG_LEVEL', default: 'info', help: 'Log level: fatal, error, warn, info, debug or trace (JSON lines on stdout).' },
+  { name: 'FJMCP_INSECURE_FORGE_HTTP', default: 'false', help: 'true to allow a plain-http forge URL outside loopback (never in production).' },
+];
+
+const DURATION = z.coerce.number().int().positive();
+
+/** The parsed, frozen settings. Durations in seconds unless the name says ms; sizes in bytes. */
+export interface Config {
+  publicUrl: URL;
+  /** Issuer identifier, byte-identical in RFC 8414 metadata and RFC 9207 `iss` (no trailing slash). */
+  issuer: string;
+  /** The protected resource (RFC 8707/RFC 9728): `${issuer}/mcp`. */
+  mcpUrl: string;
+  listen: { host: string; port: number };
+  dataDir: string;
+  forge: { url: URL; clientId: string; clientSecret: string; scopes: string[]; allowInsecureHttp: boolean };
+  encryptionKeys: Buffer[];
+  allow: { users: string[]; orgs: string[] };
+  tokens: { accessTtlS: number; refreshTtlS: number; refreshGraceS: number };
+  child: {
+    preset: ChildPresetName | 'custom';
+    command: string;
+    args: string[];
+    tokenEnv: string;
+    urlEnv: string | undefined;
+    extraEnv: Record<string, string>;
+    idleS: number;
+    stopGraceMs: number;
+    maxChildren: number;
+    maxMessageBytes: number;
+  };
+  mcp: { maxSessionsPerPerson: number; maxBodyBytes: number; allowedOrigins: string[] };
+  registration: { ratePerMin: number; maxClients: number };
+  trustProxy: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** Reads `NAME`, or the trimmed contents of the file named by `NAME_FILE`; both set is an error. */
+function readValue(env: Env, s: Setting, problems: string[]): string | undefined {
+  const direct = env[s.name];
+  const file = env[`${s.name}_FILE`];
+  if (direct !== undefined && direct !== '' && file) {
+    problems.push(`${s.name} and ${s.name}_FILE are both set; set one`);
+    return undefined;
+  }
+  if (file) {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      problems.push(`${s.name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      return undefined;
+    }
+  }
+  if (direct !== undefined && direct !== '') return direct;
+  return s.default;
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h === '::1') return true;
+  return isIP(h) === 4 && h.startsWith('127.');
+}
+
+const list = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+
+/**
+ * Parses and validates the environment.
+ * @throws {ConfigError} listing every invalid or missing variable.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const raw: Record<string, string | undefined> = {};
+  for (const s of SETTINGS) {
+    raw[s.name] = readValue(env, s, problems);
+    if (s.required && !raw[s.name]) problems.push(`${s.name} is required: ${s.help}`);
+  }
+  const num = (name: string, schema: z.ZodType<number> = DURATION): number => {
+    const r = schema.safeParse(raw[name]);
+    if (!r.success) {
+      problems.push(`${name} must be a positive whole number, got ${JSON.stringify(raw[name])}`);
+      return 0;
+    }
+    return r.data;
+  };
+  const url = (name: string): URL | undefined => {
+    const v = raw[name];
+    if (!v) return undefined;
+    try {
+      const u = new URL(v);
+      if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('scheme');
+      if (u.username || u.password || u.search || u.hash) throw new Error('extras');
+      return u;
+    } catch {
+      problems.push(`${name} must be an absolute http(s) URL without credentials, query or fragment, got ${JSON.stringify(v)}`);
+      return undefined;
+    }
+  };
+  const json = <T>(name: string, schema: z.ZodType<T>, fallback: T): T => {
+    const v = raw[name];
+    if (!v) return fallback;
+    try {
+      const r = schema.safeParse(JSON.parse(v));
+      if (r.success) return r.data;
+    } catch {
+      /* reported below */
+    }
+    problems.push(`${name} is not valid JSON of the expected shape`);
+    return fallback;
+  };
+
+  const publicUrl = url('FJMCP_PUBLIC_URL');
+  if (publicUrl && publicUrl.protocol === 'http:' && !isLoopbackHost(publicUrl.hostname)) {
+    problems.push('FJMCP_PUBLIC_URL must be https unless its host is loopback (OAuth 2.1 §1.5)');
+  }
+  const forgeUrl = url('FJMCP_FORGE_URL');
+  const insecureForge = raw.FJMCP_INSECURE_FORGE_HTTP === 'true';
+  if (forgeUrl && forgeUrl.protocol === 'http:' && !isLoopbackHost(forgeUrl.hostname) && !insecureForge) {
+    problems.push('FJMCP_FORGE_URL must be https unless its host is loopback or FJMCP_INSECURE_FORGE_HTTP=true');
+  }
+
+  const keys: Buffer[] = [];
+  for (const k of list(raw.FJMCP_ENCRYPTION_KEYS)) {
+    const b = Buffer.from(k, 'base64');
+    if (b.length !== 32) problems.push('FJMCP_ENCRYPTION_KEYS: every key must be 32 bytes in base64 (openssl rand -base64 32)');
+    else keys.push(b);
+  }
+
+  const presetName = raw.FJMCP_CHILD_PRESET ?? 'gitea-mcp';
+  const preset = presetName === 'custom' ? undefined : CHILD_PRESETS[presetName as ChildPresetName];
+  if (presetName !== 'custom' && !preset) {
+    problems.push(`FJMCP_CHILD_PRESET must be one of ${Object.keys(CHILD_PRESETS).join(', ')} or custom, got ${JSON.stringify(presetName)}`);
+  }
+  const command = raw.FJMCP_CHILD_COMMAND || preset?.command || '';
+  if (!command) problems.push('FJMCP_CHILD_COMMAND is required with FJMCP_CHILD_PRESET=custom');
+  const tokenEnv = raw.FJMCP_CHILD_TOKEN_ENV || preset?.tokenEnv || '';
+  if (!tokenEnv) problems.push('FJMCP_CHILD_TOKEN_ENV is required with FJMCP_CHILD_PRESET=custom');
+  const args = json('FJMCP_CHILD_ARGS', z.array(z.string()), preset?.args ?? []);
+  const extraEnv = json('FJMCP_CHILD_ENV', z.record(z.string(), z.string()), {});
+  const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).safeParse(raw.FJMCP_LOG_LEVEL);
+  if (!logLevel.success) problems.push('FJMCP_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace');
+  const port = num('FJMCP_LISTEN_PORT', z.coerce.number().int().min(0).max(65535));
+
+  const config = {
+    publicUrl: publicUrl ?? new URL('http://invalid'),
+    issuer: publicUrl ? publicUrl.href.replace(/\/+$/, '') : '',
+    mcpUrl: publicUrl ? `${publicUrl.href.replace(/\/+$/, '')}/mcp` : '',
+    listen: { host: raw.FJMCP_LISTEN_HOST ?? '127.0.0.1', port },
+    dataDir: raw.FJMCP_DATA_DIR ?? './data',
+    forge: {
+      url: forgeUrl ?? new URL('http://invalid'),
+      clientId: raw.FJMCP_FORGE_CLIENT_ID ?? '',
+      clientSecret: raw.FJMCP_FORGE_CLIENT_SECRET ?? '',
+      scopes: (raw.FJMCP_FORGE_SCOPES ?? '').split(/\s+/).filter(Boolean),
+      allowInsecureHttp: insecureForge,
+    },
+    encryptionKeys: keys,
+    allow: { users: list(raw.FJMCP_ALLOWED_USERS), orgs: list(raw.FJMCP_ALLOWED_ORGS) },
+    tokens: {
+      accessTtlS: num('FJMCP_ACCESS_TOKEN_TTL_S'),
+      refreshTtlS: num('FJMCP_REFRESH_TOKEN_TTL_S'),
+      refreshGraceS: num('FJMCP_REFRESH_GRACE_S', z.coerce.number().int().min(0)),
+    },
+    child: {
+      preset: (preset ? presetName : 'custom') as ChildPresetName | 'custom',
+      command,
+      args,
+      tokenEnv,
+      urlEnv: raw.FJMCP_CHILD_URL_ENV || preset?.urlEnv || undefined,
+      extraEnv: { ...(preset?.env ?? {}), ...extraEnv },
+      idleS: num('FJMCP_CHILD_IDLE_S'),
+      stopGraceMs: num('FJMCP_CHILD_STOP_GRACE_MS'),
+      maxChildren: num('FJMCP_MAX_CHILDREN'),
+      maxMessageBytes: num('FJMCP_MAX_MESSAGE_BYTES'),
+    },
+    mcp: {
+      maxSessionsPerPerson: num('FJMCP_MAX_SESSIONS_PER_PERSON'),
+      maxBodyBytes: num('FJMCP_MAX_BODY_BYTES'),
+      allowedOrigins: list(raw.FJMCP_ALLOWED_ORIGINS),
+    },
+    registration: { ratePerMin: num('FJMCP_REGISTRATION_RATE_PER_MIN'), maxClients: num('FJMCP_MAX_CLIENTS') },
+    trustProxy: raw.FJMCP_TRUST_PROXY === 'true',
+    logLevel: logLevel.success ? logLevel.data : 'info',
+  } satisfies Config;
+
+  if (problems.length) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !(o instanceof URL) && !Buffer.isBuffer(o)) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** `--help` text: every setting with its default. */
+export function settingsHelp(): string {
+  return SETTINGS.map((s) => {
+    const d = s.required ? '(required)' : s.default ? `(default ${s.default})` : '(default empty)';
+    const f = s.secret ? ` Also ${s.name}_FILE.` : ' Also NAME_FILE.';
+    return `  ${s.name} ${d}\n      ${s.help}${f}`;
+  }).join('\n');
+}
