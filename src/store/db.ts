@@ -1,0 +1,42 @@
+/**
+ * @module store/db
+ * Opens the broker's SQLite database (better-sqlite3): WAL, foreign keys, a busy timeout, and the
+ * numbered migrations in `./migrations/`, each applied once inside a transaction and recorded in
+ * `schema_migrations`. Only src/store/ holds SQL.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MIGRATIONS } from './migrations/index.js';
+
+export type Db = Database.Database;
+
+/** Database file name inside the data directory. */
+export const DB_FILE = 'broker.sqlite';
+
+/**
+ * Opens (creating if needed) and migrates the database at `path` (`:memory:` for unit tests).
+ * @throws when the file cannot be opened or a migration fails (nothing is half-applied).
+ */
+export function openDb(path: string): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across process crashes, not power loss of the last commit.
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const done = new Set(db.prepare('SELECT id FROM schema_migrations').pluck().all() as string[]);
+  for (const m of MIGRATIONS) {
+    if (done.has(m.id)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)').run(m.id, Date.now());
+    })();
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * @module store/migrations
+ * The ordered list of schema migrations. Append only: a released migration is never edited.
+ * Each file exports `migration: { id, sql }`; add one import line and one list entry per file.
+ */
+export interface Migration {
+  /** Sortable unique id, e.g. `001-oauth`. */
+  id: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [];
