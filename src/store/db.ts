@@ -40,3 +40,8 @@ function migrate(db: Db): void {
     })();
   }
 }
+
+/** Runs a trivial query; throws when SQLite does not answer. Used by `/healthz`. */
+export function pingDb(db: Db): void {
+  db.prepare('SELECT 1').get();
+}

@@ -1,0 +1,60 @@
+/**
+ * @module http/ops-routes
+ * Operator endpoints: `GET /healthz` (200/503 with the failing part named), `GET /metrics`
+ * (Prometheus text) and `GET /` (name, version and the MCP URL to paste into a client).
+ */
+import { Hono } from 'hono';
+import type { Config } from '../config.js';
+import type { Health } from '../ops/health.js';
+import type { Metrics } from '../ops/metrics.js';
+import { PACKAGE } from '../version.js';
+
+export function opsRoutes(deps: { config: Config; health: Health; metrics: Metrics }): Hono {
+  const { config, health, metrics } = deps;
+  const app = new Hono();
+
+  app.get('/healthz', async (c) => {
+    const r = await health.check();
+    c.header('Cache-Control', 'no-store');
+    return c.json(
+      {
+        status: r.ok ? 'ok' : 'unavailable',
+        ...(r.ok ? {} : { failing: [r.store.ok ? null : 'store', r.forge.ok ? null : 'forge'].filter(Boolean) }),
+        store: r.store,
+        forge: r.forge,
+        checkedAt: r.checkedAt,
+      },
+      r.ok ? 200 : 503,
+    );
+  });
+
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', metrics.registry.contentType);
+    return c.body(await metrics.registry.metrics());
+  });
+
+  app.get('/', (c) => {
+    const info = { name: PACKAGE.name, version: PACKAGE.version, mcp_url: config.mcpUrl, forge: config.forge.url.origin };
+    if (!(c.req.header('Accept') ?? '').includes('text/html')) return c.json(info);
+    c.header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+    return c.html(
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <title>{PACKAGE.name}</title>
+          <style>{'body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1f2328}code{background:#f3f4f6;padding:.2rem .4rem;border-radius:4px;word-break:break-all}'}</style>
+        </head>
+        <body>
+          <h1>Forge MCP broker</h1>
+          <p>Add this URL to your MCP client (Claude, Claude Code, ChatGPT, MCP Inspector):</p>
+          <p><code>{config.mcpUrl}</code></p>
+          <p>You will sign in with your account on <code>{config.forge.url.origin}</code>; the assistant then acts as you.</p>
+          <p><small>{PACKAGE.name} {PACKAGE.version}</small></p>
+        </body>
+      </html>,
+    );
+  });
+
+  return app;
+}

@@ -1,0 +1,64 @@
+/**
+ * @module ops/health
+ * The readiness report behind `GET /healthz`: the store answers a query and the forge answers
+ * `/api/healthz`. Results are cached for {@link HEALTH_CACHE_MS} and computed single-flight, so
+ * polling every few seconds costs one SQLite query and one forge request per window.
+ */
+import { pingDb, type Db } from '../store/db.js';
+import type { ForgeClient } from '../upstream/types.js';
+
+/** How long one health result is reused, ms. */
+export const HEALTH_CACHE_MS = 2_000;
+
+export interface PartHealth {
+  ok: boolean;
+  detail?: string;
+}
+export interface HealthReport {
+  ok: boolean;
+  store: PartHealth;
+  forge: PartHealth;
+  /** When the report was computed, ISO 8601. */
+  checkedAt: string;
+}
+
+export interface Health {
+  check(): Promise<HealthReport>;
+}
+
+export function createHealth(deps: { db: Db; forge: Pick<ForgeClient, 'health'>; clock?: () => number }): Health {
+  const now = deps.clock ?? Date.now;
+  let cached: { at: number; report: HealthReport } | undefined;
+  let inFlight: Promise<HealthReport> | undefined;
+
+  const storeHealth = (): PartHealth => {
+    try {
+      pingDb(deps.db);
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, detail: `SQLite did not answer: ${(err as Error).message}` };
+    }
+  };
+  const forgeHealth = async (): Promise<PartHealth> => {
+    try {
+      return await deps.forge.health();
+    } catch (err) {
+      return { ok: false, detail: `forge health check failed: ${(err as Error).message}` };
+    }
+  };
+
+  const compute = async (): Promise<HealthReport> => {
+    const [store, forge] = [storeHealth(), await forgeHealth()];
+    const report = { ok: store.ok && forge.ok, store, forge, checkedAt: new Date(now()).toISOString() };
+    cached = { at: now(), report };
+    return report;
+  };
+
+  return {
+    check() {
+      if (cached && now() - cached.at < HEALTH_CACHE_MS) return Promise.resolve(cached.report);
+      inFlight ??= compute().finally(() => (inFlight = undefined));
+      return inFlight;
+    },
+  };
+}

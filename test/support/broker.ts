@@ -1,0 +1,103 @@
+/**
+ * In-process broker for tests: the real composition root (src/server.ts) in front of a test-bed
+ * Gitea, with its own confidential OAuth2 application, data directory and encryption key.
+ * `restart()` stops it and starts a new process-equivalent on the same port, data and keys.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { loadConfig, type Env } from '../../src/config.js';
+import { startServer, type RunningBroker } from '../../src/server.js';
+import { createLogger } from '../../src/ops/log.js';
+import { createOAuthApp, type Testbed } from './testbed.js';
+
+export interface TestBroker {
+  /** Base URL, e.g. http://127.0.0.1:41234 (no trailing slash). */
+  url: string;
+  /** The MCP endpoint: `${url}/mcp`. */
+  mcpUrl: string;
+  port: number;
+  dataDir: string;
+  /** The running instance (changes after restart). */
+  running: RunningBroker;
+  /** Every JSON log line the broker wrote so far (also across restarts). */
+  logLines: string[];
+  /** Stops the broker (keeps data) and starts it again on the same port. */
+  restart(): Promise<void>;
+  /** Stops the broker and removes its data directory. */
+  stop(): Promise<void>;
+}
+
+export interface StartBrokerOptions {
+  testbed: Testbed;
+  /** Extra or overriding FJMCP_* settings. */
+  env?: Env;
+}
+
+/** A free TCP port on 127.0.0.1 (closed again before it is returned). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The command line of the npm gitea-mcp child the test bed installed. */
+export function giteaMcpChildEnv(tb: Testbed): Env {
+  if (!tb.children.npmGiteaMcp) throw new Error('the test bed recorded no gitea-mcp child; run scripts/testbed build');
+  return { FJMCP_CHILD_PRESET: 'gitea-mcp', FJMCP_CHILD_COMMAND: tb.children.npmGiteaMcp };
+}
+
+export async function startBroker(opts: StartBrokerOptions): Promise<TestBroker> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const app = await createOAuthApp(opts.testbed, { redirectUris: [`${url}/oauth/callback`], confidential: true, name: `broker-${port}` });
+  const dataDir = mkdtempSync(join(tmpdir(), 'fjmcp-broker-test-'));
+  const env: Env = {
+    FJMCP_PUBLIC_URL: url,
+    FJMCP_LISTEN_HOST: '127.0.0.1',
+    FJMCP_LISTEN_PORT: String(port),
+    FJMCP_DATA_DIR: dataDir,
+    FJMCP_FORGE_URL: opts.testbed.giteaUrl,
+    FJMCP_FORGE_CLIENT_ID: app.clientId,
+    FJMCP_FORGE_CLIENT_SECRET: app.clientSecret,
+    FJMCP_ENCRYPTION_KEYS: randomBytes(32).toString('base64'),
+    FJMCP_LOG_LEVEL: 'debug',
+    PATH: process.env.PATH,
+    ...(opts.testbed.children.npmGiteaMcp ? giteaMcpChildEnv(opts.testbed) : {}),
+    ...opts.env,
+  };
+  const config = loadConfig(env);
+  const logLines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) logLines.push(line);
+      cb();
+    },
+  });
+  const start = () => startServer(config, { log: createLogger(config.logLevel, sink), defaultMetrics: false });
+  const broker: TestBroker = {
+    url,
+    mcpUrl: `${url}/mcp`,
+    port,
+    dataDir,
+    running: await start(),
+    logLines,
+    async restart() {
+      await broker.running.close(2_000);
+      broker.running = await start();
+    },
+    async stop() {
+      await broker.running.close(2_000);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return broker;
+}
