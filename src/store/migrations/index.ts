@@ -3,10 +3,16 @@
  * The ordered list of schema migrations. Append only: a released migration is never edited.
  * Each file exports `migration: { id, sql }`; add one import line and one list entry per file.
  */
+import { migration as oauth001 } from './001-oauth.js';
+import { migration as forgeTokens002 } from './002-forge-tokens.js';
+
 export interface Migration {
   /** Sortable unique id, e.g. `001-oauth`. */
   id: string;
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [];
+export const MIGRATIONS: readonly Migration[] = [
+  oauth001,
+  forgeTokens002,
+];
