@@ -133,8 +133,9 @@ export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
   const raw: Record<string, string | undefined> = {};
   for (const s of SETTINGS) {
+    const before = problems.length;
     raw[s.name] = readValue(env, s, problems);
-    if (s.required && !raw[s.name]) problems.push(`${s.name} is required: ${s.help}`);
+    if (s.required && !raw[s.name] && problems.length === before) problems.push(`${s.name} is required: ${s.help}`);
   }
   const num = (name: string, schema: z.ZodType<number> = DURATION): number => {
     const r = schema.safeParse(raw[name]);

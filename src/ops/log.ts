@@ -40,7 +40,8 @@ const SECRET_PATTERNS: RegExp[] = [
   /\bgt[aor]_[A-Za-z0-9]+/g, // Gitea codes, refresh tokens, client secrets
   /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, // JWTs (forge access tokens)
   /\b[0-9a-f]{40}\b/g, // Gitea personal access tokens
-  /((?:token|bearer|authorization|password|secret)["'=:\s]+)[^\s"',}]+/gi,
+  /((?:authorization)["'=:\s]+(?:(?:bearer|token|basic)\s+)?)[^\s"',;}]+/gi,
+  /((?:token|bearer|password|secret)["'=:\s]+)[^\s"',;}]+/gi,
 ];
 
 /**
