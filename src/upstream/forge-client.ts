@@ -1,0 +1,182 @@
+/**
+ * @module upstream/forge-client
+ * The broker as OAuth client (one confidential application, client_secret_basic, PKCE S256) of
+ * a Forgejo or Gitea forge, built on oauth4webapi — the only module that imports it. Token
+ * endpoint answers are mapped onto the two failures of the contract: any 4xx ends the person's
+ * forge grant, 5xx / network / deadline is transient.
+ * @see [RFC 6749 §4.1](https://www.rfc-editor.org/rfc/rfc6749.html#section-4.1), [§6](https://www.rfc-editor.org/rfc/rfc6749.html#section-6)
+ * @see [RFC 7636 §4](https://www.rfc-editor.org/rfc/rfc7636.html#section-4)
+ */
+import * as oauth from 'oauth4webapi';
+import type { Config } from '../config.js';
+import type { Logger } from '../ops/log.js';
+import { bodyText, FORGE_TIMEOUT_MS, forgeUrl, unavailable, withoutTrailingSlash, type FetchLike } from './forge-http.js';
+import { health, identify, isAllowed, type ForgeUserDeps } from './forge-user.js';
+import { ForgeGrantEndedError, ForgeUnavailableError, type ForgeClient, type ForgeTokenSet } from './types.js';
+
+/** The broker's forge callback path; the forge app must list `${issuer}${FORGE_CALLBACK_PATH}`. */
+export const FORGE_CALLBACK_PATH = '/oauth/callback';
+/** Assumed access-token lifetime when the forge omits `expires_in` (Gitea's default), seconds. */
+const DEFAULT_EXPIRES_IN_S = 3600;
+
+export interface ForgeClientDeps {
+  config: Config;
+  log: Logger;
+  fetch?: FetchLike;
+  /** ms since the epoch; tests skip ahead. Default `Date.now`. */
+  clock?: () => number;
+}
+
+/**
+ * Scopes to request. Empty config = none sent = full account power (Gitea, Forgejo). When the
+ * operator restricts scopes (Gitea >= 1.23 honours PAT scopes, forge-facts §5), the broker adds
+ * what it needs itself: `read:user` for `GET /api/v1/user` and, with an organisation allowlist,
+ * `read:organization` for the membership check; without them Gitea 1.26 answers 403.
+ * `openid` is never requested: Gitea keeps the nonce on the grant and may return an id_token
+ * with a stale nonce (forge-facts §3); the broker identifies people by `/api/v1/user` instead.
+ */
+export function forgeScopes(config: Pick<Config, 'forge' | 'allow'>): string[] {
+  const wanted = config.forge.scopes.filter((s) => s !== 'openid');
+  if (wanted.length === 0) return [];
+  const extra = ['read:user', ...(config.allow.orgs.length ? ['read:organization'] : [])];
+  return [...new Set([...wanted, ...extra])];
+}
+
+export function createForgeClient(deps: ForgeClientDeps): ForgeClient {
+  const { config, log } = deps;
+  const fetchImpl: FetchLike = deps.fetch ?? globalThis.fetch;
+  const clock = deps.clock ?? Date.now;
+  const base = config.forge.url;
+  const redirectUri = `${config.issuer}${FORGE_CALLBACK_PATH}`;
+  const client: oauth.Client = { client_id: config.forge.clientId };
+  // client_secret_basic: Gitea base64-decodes but does not URL-decode the header (forge-facts §2);
+  // harmless, as its client ids are UUIDs and secrets `gto_` + base32 (URL-encoding is identity).
+  const clientAuth = oauth.ClientSecretBasic(config.forge.clientSecret);
+  const userDeps: ForgeUserDeps = { forgeBase: base, allow: config.allow, log, fetch: fetchImpl };
+  // One options shape for the GET (discovery) and POST (token endpoint) requests.
+  const http = (): oauth.HttpRequestOptions<any, any> => ({
+    signal: AbortSignal.timeout(FORGE_TIMEOUT_MS),
+    [oauth.customFetch]: fetchImpl as never,
+    // Plain http only reaches here on loopback or with FJMCP_INSECURE_FORGE_HTTP (config.ts).
+    [oauth.allowInsecureRequests]: base.protocol === 'http:',
+  });
+
+  let metadata: oauth.AuthorizationServer | undefined;
+  let discovering: Promise<oauth.AuthorizationServer> | undefined;
+
+  /**
+   * Authorization server metadata from `/.well-known/openid-configuration`, cached for the
+   * process once it succeeded. Gitea <= 1.24 gives the issuer with a trailing slash, >= 1.25
+   * without (forge-facts §7): either form of FJMCP_FORGE_URL is accepted, nothing else.
+   */
+  function discover(): Promise<oauth.AuthorizationServer> {
+    if (metadata) return Promise.resolve(metadata);
+    discovering ??= (async () => {
+      let res: Response;
+      try {
+        res = await oauth.discoveryRequest(base, { ...http(), algorithm: 'oidc' });
+      } catch (err) {
+        throw unavailable('GET /.well-known/openid-configuration', err);
+      }
+      if (res.status !== 200) {
+        await bodyText(res, 0);
+        throw new ForgeUnavailableError(`forge discovery answered HTTP ${res.status} (is [oauth2] ENABLED on the forge?)`);
+      }
+      const issuer = ((await res.clone().json().catch(() => ({}))) as { issuer?: unknown }).issuer;
+      if (typeof issuer !== 'string' || withoutTrailingSlash(issuer) !== withoutTrailingSlash(base)) {
+        log.error({ issuer, forgeUrl: base.href }, 'forge issuer does not match FJMCP_FORGE_URL; set FJMCP_FORGE_URL to the forge ROOT_URL');
+        throw new ForgeUnavailableError(`forge issuer ${JSON.stringify(issuer)} does not match FJMCP_FORGE_URL ${base.href}`);
+      }
+      try {
+        metadata = await oauth.processDiscoveryResponse(new URL(issuer), res);
+      } catch (err) {
+        throw new ForgeUnavailableError('forge sent malformed authorization server metadata', { cause: err });
+      }
+      return metadata;
+    })().finally(() => {
+      discovering = undefined;
+    });
+    return discovering;
+  }
+
+  /** Maps a token endpoint answer: 4xx ends the grant, 5xx is transient, 200 is parsed. */
+  async function tokenSet(
+    what: string,
+    res: Response,
+    process: (r: Response) => Promise<oauth.TokenEndpointResponse>,
+  ): Promise<ForgeTokenSet> {
+    if (res.status >= 400 && res.status < 500) {
+      // Gitea uses `unauthorized_client` where RFC 6749 §5.2 says `invalid_grant` (reused or
+      // expired refresh token, PKCE failure, unknown code): both mean "sign in again".
+      const body = (await res.json().catch(() => ({}))) as { error?: unknown; error_description?: unknown };
+      const code = typeof body.error === 'string' ? body.error : 'unknown_error';
+      const desc = typeof body.error_description === 'string' ? `: ${body.error_description.slice(0, 200)}` : '';
+      if (code === 'invalid_client') {
+        log.error({ error: code }, 'forge rejected the broker\'s client credentials: check FJMCP_FORGE_CLIENT_ID/SECRET and that the forge application still exists');
+      }
+      throw new ForgeGrantEndedError(`forge refused the ${what} (HTTP ${res.status} ${code}${desc})`);
+    }
+    if (res.status !== 200) {
+      await bodyText(res, 0);
+      throw new ForgeUnavailableError(`forge token endpoint answered HTTP ${res.status} to the ${what}`);
+    }
+    let r: oauth.TokenEndpointResponse;
+    try {
+      r = await process(res);
+    } catch (err) {
+      throw new ForgeUnavailableError(`forge sent a malformed token response to the ${what}`, { cause: err });
+    }
+    return {
+      accessToken: r.access_token,
+      ...(r.refresh_token ? { refreshToken: r.refresh_token } : {}),
+      expiresAt: clock() + (r.expires_in ?? DEFAULT_EXPIRES_IN_S) * 1000,
+    };
+  }
+
+  async function post(what: string, send: () => Promise<Response>): Promise<Response> {
+    try {
+      return await send();
+    } catch (err) {
+      if (err instanceof ForgeUnavailableError) throw err;
+      throw unavailable(`POST token endpoint (${what})`, err);
+    }
+  }
+
+  return {
+    authorizationUrl({ state, codeChallenge }) {
+      // Metadata is fetched asynchronously; before the first discovery the path every Gitea and
+      // Forgejo serves is used (routers/web/web.go `/login/oauth/authorize`).
+      const url = new URL(metadata?.authorization_endpoint ?? forgeUrl(base, 'login/oauth/authorize').href);
+      url.searchParams.set('response_type', 'code');
+      url.searchParams.set('client_id', config.forge.clientId);
+      url.searchParams.set('redirect_uri', redirectUri);
+      url.searchParams.set('state', state);
+      url.searchParams.set('code_challenge', codeChallenge);
+      url.searchParams.set('code_challenge_method', 'S256');
+      const scopes = forgeScopes(config);
+      if (scopes.length) url.searchParams.set('scope', scopes.join(' '));
+      if (!metadata) void discover().catch((err: Error) => log.warn({ err: err.message }, 'forge discovery failed'));
+      return url;
+    },
+
+    async exchangeCode({ code, codeVerifier }) {
+      const as = await discover();
+      // The caller (the broker's callback) has already matched `state` against its transaction.
+      const params = oauth.validateAuthResponse(as, client, new URLSearchParams({ code }), oauth.skipStateCheck);
+      const res = await post('authorization code', () =>
+        oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, redirectUri, codeVerifier, http()),
+      );
+      return tokenSet('authorization code', res, (r) => oauth.processAuthorizationCodeResponse(as, client, r));
+    },
+
+    async refresh(refreshToken) {
+      const as = await discover();
+      const res = await post('refresh token', () => oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshToken, http()));
+      return tokenSet('refresh token', res, (r) => oauth.processRefreshTokenResponse(as, client, r));
+    },
+
+    identify: (accessToken) => identify(userDeps, accessToken),
+    isAllowed: (identity, accessToken) => isAllowed(userDeps, identity, accessToken),
+    health: () => health(userDeps),
+  };
+}

@@ -1,0 +1,219 @@
+/**
+ * @module upstream/forge-tokens
+ * The people's forge tokens: sealed at rest (AES-256-GCM, AAD = person id), one row per person,
+ * refreshed before expiry single-flight per person, the allowlist re-checked at every refresh.
+ *
+ * One row per person, newest sign-in wins: Gitea keeps one grant per (user, application), and
+ * with `INVALIDATE_REFRESH_TOKENS=true` (Forgejo's default) every token issuance bumps the grant's
+ * counter, so a second sign-in kills the first one's refresh token (forge-facts §4). Sharing the
+ * newest token set between all of a person's broker grants, and refreshing it once at a time,
+ * is what keeps two sign-ins (or ten concurrent requests) of one person from locking them out.
+ */
+import type { Config } from '../config.js';
+import { SealError, Sealer } from '../lib/crypto.js';
+import type { Audit } from '../ops/audit.js';
+import type { Logger } from '../ops/log.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { ForgeTokenRow, ForgeTokenStore } from '../store/forge-tokens-store.js';
+import { ForgeGrantEndedError, ForgeUnavailableError, type ForgeClient, type ForgeIdentity, type ForgeTokenSet, type ForgeTokens } from './types.js';
+
+/** Upper bound of the refresh margin, ms: refresh at most this long before expiry. */
+export const MAX_REFRESH_MARGIN_MS = 300_000;
+/** Pauses between attempts of a refresh the forge could not answer (3 attempts in all), ms. */
+export const REFRESH_RETRY_DELAYS_MS: readonly number[] = [200, 1000];
+
+/**
+ * How long before expiry a token is refreshed: min(300 s, lifetime / 4). A 3600 s Gitea token
+ * refreshes 5 min early; a 60 s test token 15 s early.
+ */
+export function refreshMarginMs(issuedAt: number, expiresAt: number): number {
+  return Math.min(MAX_REFRESH_MARGIN_MS, Math.max(0, expiresAt - issuedAt) / 4);
+}
+
+/** True when the token is inside its refresh margin (or expired) at `now`. */
+export function needsRefresh(row: Pick<ForgeTokenRow, 'issuedAt' | 'expiresAt'>, now: number): boolean {
+  return now >= row.expiresAt - refreshMarginMs(row.issuedAt, row.expiresAt);
+}
+
+export interface ForgeTokensDeps {
+  config: Pick<Config, 'encryptionKeys' | 'allow'>;
+  store: ForgeTokenStore;
+  forge: ForgeClient;
+  log: Logger;
+  audit: Audit;
+  /** ms since the epoch; tests skip ahead. Default `Date.now`. */
+  clock?: () => number;
+  /** Pauses between refresh attempts, ms. Default {@link REFRESH_RETRY_DELAYS_MS}. */
+  retryDelaysMs?: readonly number[];
+  metrics?: Metrics;
+}
+
+/** The sealed plaintext: the token pair, nothing else. */
+interface TokenPair {
+  accessToken: string;
+  refreshToken?: string;
+}
+
+type Current = { accessToken: string; expiresAt: number };
+
+export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
+  const { store, forge, log, audit } = deps;
+  const clock = deps.clock ?? Date.now;
+  const delays = deps.retryDelaysMs ?? REFRESH_RETRY_DELAYS_MS;
+  const sealer = new Sealer(deps.config.encryptionKeys);
+  const allowlistOn = deps.config.allow.users.length > 0 || deps.config.allow.orgs.length > 0;
+  const listeners: ((personId: string) => void)[] = [];
+  const inflight = new Map<string, Promise<Current>>();
+  const refreshes = deps.metrics?.counter('fjmcp_forge_refreshes_total', 'Forge token refreshes by outcome', ['outcome']);
+
+  const seal = (personId: string, t: TokenPair) => sealer.seal(JSON.stringify(t), personId);
+
+  /** Opens a row, re-sealing it under the newest key when an older key sealed it (rotation). */
+  function open(row: ForgeTokenRow): TokenPair {
+    const pair = JSON.parse(sealer.open(row.sealed, row.personId)) as TokenPair;
+    if (sealer.isStale(row.sealed) && store.resealIfVersion(row.personId, row.version, seal(row.personId, pair))) {
+      log.info({ personId: row.personId }, 'forge tokens re-sealed with the newest encryption key');
+    }
+    return pair;
+  }
+
+  /** Deletes the row (unless a newer sign-in replaced it), audits, and tells the listeners. */
+  function endGrant(row: ForgeTokenRow, reason: string): void {
+    if (!store.deleteIfVersion(row.personId, row.version)) return;
+    refreshes?.inc({ outcome: 'grant_ended' });
+    audit('forge.grant_ended', { personId: row.personId, login: row.login, reason });
+    log.info({ personId: row.personId, login: row.login, reason }, 'forge grant ended');
+    for (const l of listeners) {
+      try {
+        l(row.personId);
+      } catch (err) {
+        log.error({ err, personId: row.personId }, 'onGrantEnded listener failed');
+      }
+    }
+  }
+
+  /** Calls the forge up to 1 + delays.length times while it is unavailable. */
+  async function withRetries<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (err) {
+        if (!(err instanceof ForgeUnavailableError) || attempt >= delays.length) throw err;
+        log.warn({ attempt: attempt + 1, err: err.message }, 'forge unavailable; retrying');
+        await new Promise((r) => setTimeout(r, delays[attempt]));
+      }
+    }
+  }
+
+  /** Re-checks who the new token belongs to and that the allowlist still admits them. */
+  async function stillAllowed(row: ForgeTokenRow, accessToken: string): Promise<string | undefined> {
+    if (!allowlistOn) return undefined;
+    let who: ForgeIdentity;
+    try {
+      who = await withRetries(() => forge.identify(accessToken));
+    } catch (err) {
+      // Fails closed: an allowlist that cannot be checked does not admit (config.ts help text).
+      return `identity check failed: ${(err as Error).message}`;
+    }
+    if (who.id !== row.personId) return 'forge token belongs to another forge user';
+    return (await forge.isAllowed(who, accessToken)) ? undefined : 'no longer on the allowlist';
+  }
+
+  /** The refresh itself; runs at most once at a time per person (see {@link current}). */
+  async function refreshPerson(personId: string): Promise<Current> {
+    const row = store.get(personId);
+    if (!row) throw new ForgeGrantEndedError('no forge tokens for this person; sign in again');
+    if (!needsRefresh(row, clock())) return { accessToken: open(row).accessToken, expiresAt: row.expiresAt };
+    let pair: TokenPair;
+    try {
+      pair = open(row);
+    } catch (err) {
+      if (!(err instanceof SealError)) throw err;
+      endGrant(row, 'sealed tokens cannot be opened (encryption key removed?)');
+      throw new ForgeGrantEndedError('stored forge tokens cannot be opened; sign in again', { cause: err });
+    }
+    if (!pair.refreshToken) {
+      if (clock() < row.expiresAt) return { accessToken: pair.accessToken, expiresAt: row.expiresAt };
+      endGrant(row, 'access token expired and the forge issued no refresh token');
+      throw new ForgeGrantEndedError('forge access token expired and cannot be refreshed; sign in again');
+    }
+    let next: ForgeTokenSet;
+    try {
+      next = await withRetries(() => forge.refresh(pair.refreshToken!));
+    } catch (err) {
+      const newer = store.get(personId);
+      if (newer && newer.version !== row.version) return fromRow(newer); // a sign-in replaced the tokens meanwhile
+      if (err instanceof ForgeUnavailableError) {
+        refreshes?.inc({ outcome: 'unavailable' });
+        // Pomerium's rule: a transient forge failure keeps the tokens; the old one serves until it expires.
+        if (clock() < row.expiresAt) return { accessToken: pair.accessToken, expiresAt: row.expiresAt };
+        throw err;
+      }
+      if (err instanceof ForgeGrantEndedError) endGrant(row, err.message);
+      throw err;
+    }
+    // RFC 6749 §6: without a new refresh token in the answer, the old one stays in use.
+    const nextPair: TokenPair = { accessToken: next.accessToken, refreshToken: next.refreshToken ?? pair.refreshToken };
+    const written = { personId, login: row.login, sealed: seal(personId, nextPair), issuedAt: clock(), expiresAt: next.expiresAt };
+    const version = store.replaceIfVersion(written, row.version, clock());
+    if (version === undefined) {
+      // A newer sign-in (or a forget) won while the forge answered: the newest tokens are theirs.
+      const newer = store.get(personId);
+      if (!newer) throw new ForgeGrantEndedError('forge tokens were removed; sign in again');
+      return fromRow(newer);
+    }
+    const refused = await stillAllowed(row, next.accessToken);
+    if (refused) {
+      endGrant({ ...row, ...written, version, updatedAt: clock() }, refused);
+      throw new ForgeGrantEndedError(`forge access refused at refresh: ${refused}`);
+    }
+    refreshes?.inc({ outcome: 'ok' });
+    audit('forge.refreshed', { personId, login: row.login });
+    // Re-read: what the store holds is what every caller gets, even if it moved on meanwhile.
+    const saved = store.get(personId);
+    if (!saved) throw new ForgeGrantEndedError('forge tokens were removed; sign in again');
+    return fromRow(saved);
+  }
+
+  /** Current token of a row as stored (no refresh). */
+  function fromRow(row: ForgeTokenRow): Current {
+    return { accessToken: open(row).accessToken, expiresAt: row.expiresAt };
+  }
+
+  return {
+    save(identity, tokens) {
+      const now = clock();
+      const pair: TokenPair = { accessToken: tokens.accessToken, ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}) };
+      store.put({ personId: identity.id, login: identity.login, sealed: seal(identity.id, pair), issuedAt: now, expiresAt: tokens.expiresAt }, now);
+    },
+
+    async current(personId) {
+      const row = store.get(personId);
+      if (!row) throw new ForgeGrantEndedError('no forge tokens for this person; sign in again');
+      if (!needsRefresh(row, clock())) {
+        try {
+          return fromRow(row);
+        } catch (err) {
+          if (!(err instanceof SealError)) throw err;
+          endGrant(row, 'sealed tokens cannot be opened (encryption key removed?)');
+          throw new ForgeGrantEndedError('stored forge tokens cannot be opened; sign in again', { cause: err });
+        }
+      }
+      // Single flight: concurrent callers for one person share one forge refresh.
+      let p = inflight.get(personId);
+      if (!p) {
+        p = refreshPerson(personId).finally(() => inflight.delete(personId));
+        inflight.set(personId, p);
+      }
+      return p;
+    },
+
+    forget(personId) {
+      store.delete(personId);
+    },
+
+    onGrantEnded(listener) {
+      listeners.push(listener);
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * @module upstream/forge-user
+ * Who the person is on the forge and whether the broker's allowlist admits them, using the
+ * person's own OAuth access token on the forge API (Gitea 1.26 / Forgejo `/api/v1`), plus the
+ * forge's liveness probe. Verified against Gitea 1.26.0 (test/flows/forge-signin.test.ts).
+ */
+import { z } from 'zod';
+import type { Logger } from '../ops/log.js';
+import { bodyText, FORGE_HEALTH_TIMEOUT_MS, forgeFetch, forgeUrl, type FetchLike } from './forge-http.js';
+import { ForgeGrantEndedError, ForgeUnavailableError, type ForgeIdentity } from './types.js';
+
+/** The part of Gitea's `GET /api/v1/user` answer (modules/structs/user.go) the broker uses. */
+const ForgeUserBody = z.object({ id: z.number().int().positive(), login: z.string().min(1), is_admin: z.boolean().optional() });
+
+export interface ForgeUserDeps {
+  forgeBase: URL;
+  allow: { users: readonly string[]; orgs: readonly string[] };
+  log: Logger;
+  fetch: FetchLike;
+}
+
+const bearer = (accessToken: string) => ({ authorization: `Bearer ${accessToken}`, accept: 'application/json' });
+
+/**
+ * `GET /api/v1/user` with the person's token. With restricted Gitea scopes (>= 1.23) the token
+ * needs `read:user`, else 403 (hence upstream/forge-client always requests it).
+ * @throws {ForgeGrantEndedError} on 4xx (401: expired, revoked or unknown token; 403: scope).
+ * @throws {ForgeUnavailableError} on 5xx, a network error, a timeout or a malformed body.
+ */
+export async function identify(deps: ForgeUserDeps, accessToken: string): Promise<ForgeIdentity> {
+  const url = forgeUrl(deps.forgeBase, 'api/v1/user');
+  const res = await forgeFetch(deps.fetch, url, { headers: bearer(accessToken) });
+  if (res.status >= 400 && res.status < 500) {
+    const detail = await bodyText(res, 200);
+    throw new ForgeGrantEndedError(`forge refused the access token on GET /api/v1/user (HTTP ${res.status}): ${detail}`);
+  }
+  if (res.status !== 200) {
+    await bodyText(res, 0);
+    throw new ForgeUnavailableError(`forge answered HTTP ${res.status} on GET /api/v1/user`);
+  }
+  let parsed: z.infer<typeof ForgeUserBody>;
+  try {
+    parsed = ForgeUserBody.parse(await res.json());
+  } catch (err) {
+    throw new ForgeUnavailableError('forge sent a malformed GET /api/v1/user body', { cause: err });
+  }
+  return { id: String(parsed.id), login: parsed.login, isAdmin: parsed.is_admin === true };
+}
+
+/**
+ * The allowlist (config.allow): both lists empty admits everyone; a login in `users`
+ * (case-insensitive, as forge logins are) admits; otherwise membership of any listed
+ * organisation, asked as `GET /api/v1/orgs/{org}/members/{login}` with the person's own token.
+ * Gitea 1.26 answers 204 for a member and 404 for a non-member (also when the org is private and
+ * they cannot see it); for a caller outside a public org it redirects (302) to
+ * `public_members`, which counts as "no". Needs `read:organization` with restricted scopes.
+ * Fails closed: any other status or error is "no" for that org.
+ */
+export async function isAllowed(deps: ForgeUserDeps, identity: ForgeIdentity, accessToken: string): Promise<boolean> {
+  const { users, orgs } = deps.allow;
+  if (users.length === 0 && orgs.length === 0) return true;
+  const login = identity.login.toLowerCase();
+  if (users.some((u) => u.toLowerCase() === login)) return true;
+  for (const org of orgs) {
+    const url = forgeUrl(deps.forgeBase, `api/v1/orgs/${encodeURIComponent(org)}/members/${encodeURIComponent(identity.login)}`);
+    try {
+      const res = await forgeFetch(deps.fetch, url, { headers: bearer(accessToken) });
+      const detail = await bodyText(res, 200);
+      if (res.status === 204) return true;
+      if (res.status !== 404 && !(res.status >= 300 && res.status < 400)) {
+        deps.log.warn({ org, login: identity.login, status: res.status, detail }, 'forge organisation membership check failed; counting as not a member');
+      }
+    } catch (err) {
+      deps.log.warn({ org, login: identity.login, err: (err as Error).message }, 'forge organisation membership check failed; counting as not a member');
+    }
+  }
+  return false;
+}
+
+/** `GET /api/healthz` within {@link FORGE_HEALTH_TIMEOUT_MS}; ok on 200. Never throws. */
+export async function health(deps: Pick<ForgeUserDeps, 'forgeBase' | 'fetch'>): Promise<{ ok: boolean; detail?: string }> {
+  try {
+    const res = await forgeFetch(deps.fetch, forgeUrl(deps.forgeBase, 'api/healthz'), {}, FORGE_HEALTH_TIMEOUT_MS);
+    await bodyText(res, 0);
+    return res.status === 200 ? { ok: true } : { ok: false, detail: `forge /api/healthz answered HTTP ${res.status}` };
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  }
+}
