@@ -1,0 +1,193 @@
+/**
+ * @module child/child-process
+ * One stdio MCP child: spawned with execa without a shell in its own process group, fed
+ * newline-delimited JSON-RPC with stdin backpressure, read through a capped {@link LineSplitter},
+ * stopped with the ladder stdin EOF + SIGTERM to the group → grace → SIGKILL to the group.
+ * Killing only the direct child leaks grandchildren (supercorp-ai/supergateway PR#124, #141),
+ * so every signal goes to `-pid`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { Logger } from '../ops/log.js';
+import { redactText } from '../ops/log.js';
+import { LineSplitter } from './line-splitter.js';
+import { StderrRing } from './stderr-ring.js';
+
+export interface ChildSpawnOptions {
+  command: string;
+  args: readonly string[];
+  /** Builds the complete environment given the private HOME (nothing is inherited). */
+  env: (home: string) => Record<string, string>;
+  maxMessageBytes: number;
+  /** ms between SIGTERM and SIGKILL. */
+  stopGraceMs: number;
+  log: Logger;
+  /** Values redacted from stderr before it is logged or kept (the person's token). */
+  secrets: readonly string[];
+}
+
+export interface ChildExit {
+  code: number | null;
+  signal: string | null;
+  /** Why the broker ended it, or 'exited' when the child ended by itself. */
+  reason: string;
+}
+
+/** Process groups alive right now: killed synchronously if the broker exits (supergateway #155). */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
+  });
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false; // ESRCH: the group is gone already
+  }
+}
+
+export class ChildProcess {
+  readonly pid: number;
+  readonly exited: Promise<ChildExit>;
+  onMessage: (msg: unknown) => void = () => {};
+  #stopReason: string | undefined;
+  #alive = true;
+  #queue: string[] = [];
+  #draining = false;
+  readonly #stderr = new StderrRing();
+  readonly #proc: ReturnType<typeof execa>;
+  readonly #home: string;
+
+  /** @throws Error when the executable cannot be started (ENOENT, EACCES). */
+  static async spawn(opts: ChildSpawnOptions): Promise<ChildProcess> {
+    const child = new ChildProcess(opts);
+    await child.#started();
+    return child;
+  }
+
+  private constructor(private readonly opts: ChildSpawnOptions) {
+    installExitHook();
+    this.#home = mkdtempSync(join(tmpdir(), 'fjmcp-home-'));
+    this.#proc = execa(opts.command, [...opts.args], {
+      env: opts.env(this.#home),
+      extendEnv: false,
+      cwd: this.#home,
+      shell: false,
+      detached: true, // own process group, so the whole group can be signalled
+      cleanup: false, // we stop the group ourselves; execa's hook would signal only the leader
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+      reject: false,
+      encoding: 'buffer',
+    });
+    this.pid = this.#proc.pid ?? -1;
+    if (this.pid > 0) liveGroups.add(this.pid);
+    const log = opts.log;
+    const splitter = new LineSplitter(
+      opts.maxMessageBytes,
+      (line) => {
+        let msg: unknown;
+        try {
+          msg = JSON.parse(line);
+        } catch {
+          log.warn({ pid: this.pid, line: redactText(line.slice(0, 200), opts.secrets) }, 'child wrote a non-JSON line to stdout; skipped');
+          return;
+        }
+        this.onMessage(msg);
+      },
+      (err) => {
+        log.error({ pid: this.pid, err: err.message }, 'child message too large; stopping the child');
+        void this.stop('message-too-large');
+      },
+    );
+    this.#proc.stdout!.on('data', (chunk: Buffer) => splitter.push(chunk));
+    this.#proc.stderr!.on('data', (chunk: Buffer) => {
+      const text = redactText(chunk.toString('utf8'), opts.secrets);
+      this.#stderr.push(text);
+      log.debug({ pid: this.pid, stderr: text.trimEnd() }, 'child stderr');
+    });
+    this.#proc.stdin!.on('error', () => {}); // EPIPE after death: the exit path reports it
+    this.exited = new Promise<ChildExit>((resolve) => {
+      const finish = (code: number | null, signal: string | null) => {
+        if (!this.#alive) return;
+        this.#alive = false;
+        // Reap stragglers that the leader left in its group.
+        signalGroup(this.pid, 'SIGKILL');
+        liveGroups.delete(this.pid);
+        rmSync(this.#home, { recursive: true, force: true });
+        resolve({ code, signal, reason: this.#stopReason ?? 'exited' });
+      };
+      this.#proc.on('exit', (code, signal) => finish(code, signal));
+      this.#proc.then(
+        (r) => finish(r.exitCode ?? null, r.signal ?? null),
+        () => finish(null, null),
+      );
+    });
+  }
+
+  async #started(): Promise<void> {
+    if (this.pid > 0) return;
+    const r = await this.#proc;
+    throw new Error(`cannot start MCP server ${JSON.stringify(this.opts.command)}: ${r.shortMessage ?? r.message ?? 'spawn failed'}`);
+  }
+
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  /** Redacted tail of stderr (at most 64 KiB). */
+  stderrTail(): string {
+    return this.#stderr.text();
+  }
+
+  /**
+   * Writes one JSON-RPC message. Honours backpressure: while stdin wants a drain, messages wait
+   * in order instead of piling into the stream's own buffer.
+   */
+  send(msg: object): void {
+    if (!this.#alive) return;
+    const line = `${JSON.stringify(msg)}\n`;
+    if (this.#draining) {
+      this.#queue.push(line);
+      return;
+    }
+    if (!this.#proc.stdin!.write(line)) this.#waitDrain();
+  }
+
+  #waitDrain(): void {
+    this.#draining = true;
+    this.#proc.stdin!.once('drain', () => {
+      this.#draining = false;
+      while (this.#queue.length && this.#alive) {
+        if (!this.#proc.stdin!.write(this.#queue.shift()!)) return this.#waitDrain();
+      }
+    });
+  }
+
+  /**
+   * Stops the child: stdin EOF and SIGTERM to the group, then SIGKILL to the group after
+   * `stopGraceMs`. Resolves once the leader has exited.
+   */
+  async stop(reason: string, graceMs = this.opts.stopGraceMs): Promise<ChildExit> {
+    if (this.#alive && this.#stopReason === undefined) {
+      this.#stopReason = reason;
+      this.#proc.stdin!.end();
+      signalGroup(this.pid, 'SIGTERM');
+      const timer = setTimeout(() => signalGroup(this.pid, 'SIGKILL'), graceMs);
+      timer.unref();
+      void this.exited.then(() => clearTimeout(timer));
+    }
+    return this.exited;
+  }
+}

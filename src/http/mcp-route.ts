@@ -1,0 +1,56 @@
+/**
+ * @module http/mcp-route
+ * POST/GET/DELETE `/mcp`: Host and Origin checks (DNS rebinding), then the bearer check, then the
+ * relay. Hono adapter only; the relay works on web-standard Request/Response.
+ * @see MCP 2025-11-25 basic/transports §security-warning (validate Origin; invalid → 403)
+ */
+import { Hono } from 'hono';
+import type { Config } from '../config.js';
+import { isLoopbackHost } from '../config.js';
+import type { Principal } from '../lib/principal.js';
+import type { Relay } from '../mcp/relay.js';
+
+export interface McpRouteDeps {
+  relay: Relay;
+  /** The bearer check: a Principal, or a Response to return as is (e.g. a 401 challenge). */
+  authenticate: (req: Request) => Promise<Principal | Response>;
+  config: Config;
+}
+
+const forbidden = (message: string) =>
+  new Response(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message } }), {
+    status: 403,
+    headers: { 'content-type': 'application/json' },
+  });
+
+/** Hostname of a Host header value (`name:port`, `[v6]:port`), lower-cased. */
+function hostnameOf(host: string): string | undefined {
+  try {
+    return new URL(`http://${host}`).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+export function mcpRoute(deps: McpRouteDeps): Hono {
+  const { relay, authenticate, config } = deps;
+  const publicHost = config.publicUrl.hostname.toLowerCase();
+  const origins = new Set([config.publicUrl.origin, ...config.mcp.allowedOrigins.map((o) => o.replace(/\/+$/, ''))]);
+  const app = new Hono();
+
+  app.on(['POST', 'GET', 'DELETE'], '/mcp', async (c) => {
+    const req = c.req.raw;
+    // DNS rebinding: a browser tricked into calling us sends the attacker's Host.
+    const host = req.headers.get('host');
+    const hostname = host ? hostnameOf(host) : undefined;
+    if (!hostname || (hostname !== publicHost && !isLoopbackHost(hostname))) return forbidden(`Invalid Host header: ${host ?? '(none)'}`);
+    // Non-browser clients send no Origin; a browser's must be ours or configured.
+    const origin = req.headers.get('origin');
+    if (origin !== null && !origins.has(origin)) return forbidden(`Invalid Origin header: ${origin}`);
+    const who = await authenticate(req);
+    if (who instanceof Response) return who;
+    return relay.handle(req, who);
+  });
+  app.all('/mcp', () => new Response(null, { status: 405, headers: { allow: 'GET, POST, DELETE' } }));
+  return app;
+}

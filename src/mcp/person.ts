@@ -1,0 +1,164 @@
+/**
+ * @module mcp/person
+ * One person's relay state: their sessions and their child. The child is started on first use
+ * (single-flight), restarted with backoff after it dies, swapped when the person's forge token
+ * changes (the new child takes new requests; the old one finishes its calls and is stopped), and
+ * stopped when idle. Lifecycle rules: docs/relay.md §Lifecycle.
+ */
+import { ChildProcess, type ChildExit } from '../child/child-process.js';
+import type { Logger } from '../ops/log.js';
+import { ChildLink } from './child-link.js';
+import type { Session } from './session.js';
+
+/** Restart backoff after a crash: none for the first, then doubling from 500 ms up to 30 s. */
+export const RESTART_BACKOFF_MIN_MS = 500;
+export const RESTART_BACKOFF_MAX_MS = 30_000;
+/** A child that ran this long without dying resets the backoff. */
+export const HEALTHY_RUN_MS = 60_000;
+
+/** The relay-wide services a person needs. */
+export interface PersonEnv {
+  log: Logger;
+  /** Spawns a child process with this token (env, limits and accounting done by the relay). */
+  spawn(person: Person, token: string): Promise<ChildProcess>;
+  childStarted(person: Person, link: ChildLink): void;
+  childExited(person: Person, link: ChildLink, exit: ChildExit): void;
+  /** Throws when no further child may start (relay-wide cap). */
+  reserveChild(): void;
+  releaseChild(): void;
+}
+
+export class Person {
+  readonly sessions = new Set<Session>();
+  login: string;
+  token = '';
+  link: ChildLink | undefined;
+  readonly draining = new Set<ChildLink>();
+  lastActivity = Date.now();
+  openStreams = 0;
+  logLevel: string | undefined;
+  #starting: Promise<ChildLink> | undefined;
+  #crashes = 0;
+  #lastCrashAt = 0;
+
+  constructor(readonly personId: string, login: string, private readonly env: PersonEnv) {
+    this.login = login;
+  }
+
+  /** Requests in flight on all of this person's children. */
+  get inFlight(): number {
+    let n = this.link?.inFlight ?? 0;
+    for (const l of this.draining) n += l.inFlight;
+    return n;
+  }
+
+  get idle(): boolean {
+    return this.inFlight === 0 && this.openStreams === 0;
+  }
+
+  /**
+   * Records the token of the current request. A different token than the running child's starts
+   * a swap: the running child drains (stopped once its in-flight calls end); the next request
+   * starts a child with the new token.
+   */
+  useToken(token: string): void {
+    if (token === this.token) return;
+    this.token = token;
+    const old = this.link;
+    if (old && old.token !== token) {
+      this.link = undefined;
+      this.#drain(old, 'token-refreshed');
+    }
+  }
+
+  /**
+   * The running, initialized child; starts one if needed (single-flight).
+   * @throws Error when the child cannot be started or initialized, or the relay is at capacity.
+   */
+  async child(): Promise<ChildLink> {
+    if (this.link && this.link.proc.alive) return this.link;
+    this.#starting ??= this.#start().finally(() => {
+      this.#starting = undefined;
+    });
+    return this.#starting;
+  }
+
+  async #start(): Promise<ChildLink> {
+    const wait = this.#backoffMs();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const token = this.token;
+    this.env.reserveChild();
+    let proc: ChildProcess;
+    try {
+      proc = await this.env.spawn(this, token);
+    } catch (err) {
+      this.env.releaseChild();
+      this.#noteCrash();
+      throw err;
+    }
+    const link = new ChildLink(proc, token, () => this.sessions, this.env.log);
+    void proc.exited.then((exit) => this.#exited(link, exit));
+    try {
+      await link.initialize();
+    } catch (err) {
+      void proc.stop('initialize-failed');
+      throw err;
+    }
+    if (this.token !== token) {
+      // The token changed while this child started: it serves nothing new.
+      this.#drain(link, 'token-refreshed');
+      return this.child();
+    }
+    this.link = link;
+    this.env.childStarted(this, link);
+    await this.#replay(link);
+    return link;
+  }
+
+  /** Re-establishes what the person's sessions set up on the previous child. */
+  async #replay(link: ChildLink): Promise<void> {
+    if (this.logLevel) void link.request('logging/setLevel', { level: this.logLevel });
+    const uris = new Set<string>();
+    for (const s of this.sessions) for (const u of s.subscriptions) uris.add(u);
+    for (const uri of uris) void link.request('resources/subscribe', { uri });
+  }
+
+  #drain(link: ChildLink, reason: string): void {
+    link.draining = true;
+    this.draining.add(link);
+    const stopIfDone = () => {
+      if (link.inFlight === 0) void link.proc.stop(reason);
+    };
+    link.onIdle = stopIfDone;
+    stopIfDone();
+  }
+
+  #exited(link: ChildLink, exit: ChildExit): void {
+    this.env.releaseChild();
+    this.draining.delete(link);
+    if (this.link === link) this.link = undefined;
+    const detail = exit.reason === 'exited' ? `MCP server process exited (code ${exit.code ?? 'none'}, signal ${exit.signal ?? 'none'}) before answering` : `MCP server process was stopped (${exit.reason})`;
+    link.failAll(detail);
+    if (Date.now() - link.startedAt > HEALTHY_RUN_MS) this.#crashes = 0;
+    if (exit.reason === 'exited' || exit.reason === 'message-too-large') this.#noteCrash();
+    this.env.childExited(this, link, exit);
+  }
+
+  #noteCrash(): void {
+    this.#crashes++;
+    this.#lastCrashAt = Date.now();
+  }
+
+  #backoffMs(): number {
+    if (this.#crashes <= 1) return 0;
+    const delay = Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_MIN_MS * 2 ** (this.#crashes - 2));
+    return Math.max(0, this.#lastCrashAt + delay - Date.now());
+  }
+
+  /** Stops every child of this person. */
+  async stopChildren(reason: string, graceMs?: number): Promise<void> {
+    const links = [...this.draining, ...(this.link ? [this.link] : [])];
+    this.link = undefined;
+    await Promise.all(links.map((l) => l.proc.stop(reason, graceMs)));
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * @module mcp/protocol
+ * JSON-RPC and MCP constants and small helpers the relay shares: the protocol revisions the
+ * streamable HTTP front serves, version negotiation, error codes and message shapes.
+ * @see MCP 2025-11-25 basic/lifecycle §version-negotiation, basic/transports §streamable-http
+ */
+
+/** Revisions the front serves with sessions (newest first). 2026-07-28 is a front-end addition. */
+export const FRONT_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26'] as const;
+/** Also accepted in `MCP-Protocol-Version` so clients that negotiated it keep working. */
+export const ACCEPTED_HEADER_VERSIONS = [...FRONT_PROTOCOL_VERSIONS, '2024-11-05'];
+/** What the broker asks of the child in its own handshake. */
+export const CHILD_PROTOCOL_VERSION = '2025-11-25';
+
+/** JSON-RPC 2.0 §5.1 codes plus the MCP/SDK server range. */
+export const RPC = {
+  PARSE_ERROR: -32700,
+  INVALID_REQUEST: -32600,
+  METHOD_NOT_FOUND: -32601,
+  INTERNAL_ERROR: -32603,
+  /** Server-defined (-32000..-32099): the child is unavailable (died, cannot start, at capacity). */
+  SERVER_UNAVAILABLE: -32002,
+  SESSION_NOT_FOUND: -32001,
+} as const;
+
+export type Id = string | number;
+export interface RpcMessage {
+  jsonrpc: '2.0';
+  id?: Id | null;
+  method?: string;
+  params?: Record<string, unknown> & { _meta?: Record<string, unknown> };
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
+}
+
+export const isRequest = (m: RpcMessage): boolean => typeof m.method === 'string' && m.id !== undefined && m.id !== null;
+export const isNotification = (m: RpcMessage): boolean => typeof m.method === 'string' && m.id === undefined;
+export const isResponse = (m: RpcMessage): boolean => m.method === undefined && (m.result !== undefined || m.error !== undefined);
+
+/** Negotiates per MCP lifecycle §version-negotiation: the client's version if served, else ours. */
+export function negotiateVersion(requested: unknown): string {
+  return typeof requested === 'string' && (FRONT_PROTOCOL_VERSIONS as readonly string[]).includes(requested)
+    ? requested
+    : FRONT_PROTOCOL_VERSIONS[0];
+}
+
+export function rpcError(id: Id | null | undefined, code: number, message: string, data?: unknown): RpcMessage {
+  return { jsonrpc: '2.0', id: id ?? null, error: data === undefined ? { code, message } : { code, message, data } };
+}
+
+/** A JSON-RPC error as an HTTP response (used before a session exists). */
+export function httpRpcError(status: number, code: number, message: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(rpcError(null, code, message)), {
+    status,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+}
+
+/** Capability a server→client request needs from the session it is routed to. */
+export function capabilityFor(method: string): string | undefined {
+  if (method === 'sampling/createMessage') return 'sampling';
+  if (method === 'elicitation/create') return 'elicitation';
+  if (method === 'roots/list') return 'roots';
+  return undefined;
+}

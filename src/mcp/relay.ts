@@ -1,0 +1,200 @@
+/**
+ * @module mcp/relay
+ * The MCP relay: streamable HTTP sessions (2025-03-26, 2025-06-18, 2025-11-25) in front, one stdio
+ * child per person behind, all of that person's sessions multiplexed onto it with the broker as
+ * the child's one MCP client. Web-standard Request/Response only (no Hono). Design: docs/relay.md.
+ */
+import { readRequestBody } from '@modelcontextprotocol/server';
+import type { Config } from '../config.js';
+import { buildChildEnv } from '../child/child-env.js';
+import { ChildProcess } from '../child/child-process.js';
+import type { Principal } from '../lib/principal.js';
+import type { Audit } from '../ops/audit.js';
+import type { Logger } from '../ops/log.js';
+import type { Metrics } from '../ops/metrics.js';
+import { dispatch } from './dispatch.js';
+import { Person, type PersonEnv } from './person.js';
+import { ACCEPTED_HEADER_VERSIONS, RPC, httpRpcError } from './protocol.js';
+import { Session, type SessionHooks } from './session.js';
+import { createSessionIdMinter } from './session-id.js';
+
+export interface RelayDeps { config: Config; log: Logger; audit: Audit; metrics: Metrics; forgeUrl?: string }
+
+export interface Relay {
+  /** Serves POST/GET/DELETE of the MCP endpoint for an authenticated person. Never throws. */
+  handle(req: Request, principal: Principal): Promise<Response>;
+  /** Refuses new requests, gives in-flight calls up to `graceMs` (ms), then stops every child group. */
+  shutdown(graceMs: number): Promise<void>;
+  stats(): { children: number; sessions: number; inFlight: number };
+}
+
+/** How often idle sessions and children are looked for, at most, in ms. */
+const SWEEP_MAX_MS = 30_000;
+
+export function createRelay(deps: RelayDeps): Relay {
+  const { config, log, audit, metrics } = deps;
+  const forgeUrl = deps.forgeUrl ?? config.forge.url.href;
+  const idleMs = config.child.idleS * 1000;
+  const persons = new Map<string, Person>();
+  const sessions = new Map<string, Session>();
+  const ids = createSessionIdMinter(config.encryptionKeys[0]);
+  let childCount = 0;
+  let closing = false;
+
+  const gChildren = metrics.gauge('fjmcp_relay_children', 'MCP child processes running');
+  const gSessions = metrics.gauge('fjmcp_relay_sessions', 'MCP sessions known to this process');
+  const cStarts = metrics.counter('fjmcp_relay_child_starts_total', 'MCP child processes started');
+  const cExits = metrics.counter('fjmcp_relay_child_exits_total', 'MCP child processes ended, by reason', ['reason']);
+
+  const personEnv: PersonEnv = {
+    log,
+    spawn: (person, token) =>
+      ChildProcess.spawn({
+        command: config.child.command,
+        args: config.child.args,
+        env: (home) => buildChildEnv(config.child, home, forgeUrl, token),
+        maxMessageBytes: config.child.maxMessageBytes,
+        stopGraceMs: config.child.stopGraceMs,
+        log: log.child({ person: person.personId }),
+        secrets: [token],
+      }),
+    reserveChild() {
+      if (childCount >= config.child.maxChildren) {
+        throw new Error(`the broker is at capacity: ${config.child.maxChildren} MCP servers are running (FJMCP_MAX_CHILDREN); try again later`);
+      }
+      childCount++;
+      gChildren.set(childCount);
+    },
+    releaseChild() {
+      childCount--;
+      gChildren.set(childCount);
+    },
+    childStarted(person, link) {
+      cStarts.inc();
+      audit('child.started', { personId: person.personId, login: person.login, pid: link.proc.pid });
+    },
+    childExited(person, link, exit) {
+      cExits.inc({ reason: exit.reason });
+      const fields = { personId: person.personId, login: person.login, pid: link.proc.pid, reason: exit.reason, code: exit.code ?? undefined, signal: exit.signal ?? undefined };
+      audit('child.stopped', fields);
+      if (exit.reason === 'exited') log.warn({ ...fields, stderr: link.proc.stderrTail().slice(-2000) }, 'MCP child exited by itself');
+    },
+  };
+
+  const hooks = (person: Person): SessionHooks => ({
+    onMessage: (s, m) => dispatch(person, s, m),
+    onClosed: (s) => {
+      sessions.delete(s.id);
+      person.sessions.delete(s);
+      gSessions.set(sessions.size);
+    },
+    streamOpened: () => {
+      person.openStreams++;
+      person.lastActivity = Date.now();
+    },
+    streamClosed: () => {
+      person.openStreams--;
+      person.lastActivity = Date.now();
+    },
+  });
+
+  function personFor(p: Principal): Person {
+    let person = persons.get(p.personId);
+    if (!person) persons.set(p.personId, (person = new Person(p.personId, p.login, personEnv)));
+    person.login = p.login;
+    person.lastActivity = Date.now();
+    person.useToken(p.forgeAccessToken);
+    return person;
+  }
+
+  function newSession(person: Person, id: string): Session | Response {
+    if (person.sessions.size >= config.mcp.maxSessionsPerPerson) {
+      // The oldest idle session goes first; with none idle the new one is refused.
+      const victim = [...person.sessions].filter((s) => s.inflight.size === 0 && s.openStreams === 0).sort((a, b) => a.lastActivity - b.lastActivity)[0];
+      if (!victim) return httpRpcError(429, RPC.SERVER_UNAVAILABLE, `too many open MCP sessions (${config.mcp.maxSessionsPerPerson}, FJMCP_MAX_SESSIONS_PER_PERSON); close one first`);
+      void victim.close();
+    }
+    const s = new Session(id, person.personId, hooks(person), log, config.mcp.maxBodyBytes);
+    sessions.set(id, s);
+    person.sessions.add(s);
+    gSessions.set(sessions.size);
+    return s;
+  }
+
+  /** The session for `id`: known and the person's; or re-attached if minted for this person; else 404. */
+  async function sessionFor(req: Request, person: Person, id: string): Promise<Session | Response> {
+    const known = sessions.get(id);
+    if (known) return known.personId === person.personId ? known : notFound();
+    if (!ids.belongsTo(id, person.personId)) return notFound();
+    const header = req.headers.get('mcp-protocol-version');
+    if (header && !ACCEPTED_HEADER_VERSIONS.includes(header)) return httpRpcError(400, -32000, `Bad Request: Unsupported protocol version: ${header}`);
+    const s = newSession(person, id);
+    if (s instanceof Response) return s;
+    await s.reattach(header ?? '2025-03-26');
+    log.info({ person: person.personId, session: id }, 'unknown session id of this person re-attached');
+    return s;
+  }
+
+  const notFound = () => httpRpcError(404, RPC.SESSION_NOT_FOUND, 'Session not found');
+
+  async function handle(req: Request, principal: Principal): Promise<Response> {
+    if (closing) return httpRpcError(503, RPC.SERVER_UNAVAILABLE, 'the broker is shutting down', { 'retry-after': '5' });
+    const person = personFor(principal);
+    const sid = req.headers.get('mcp-session-id');
+    let parsed: unknown;
+    if (req.method === 'POST') {
+      const body = await readRequestBody(req, config.mcp.maxBodyBytes).catch(() => undefined);
+      if (!body) return httpRpcError(400, RPC.PARSE_ERROR, 'Parse error: the request body could not be read');
+      if (body.tooLarge) return httpRpcError(413, RPC.INVALID_REQUEST, `request body larger than ${config.mcp.maxBodyBytes} bytes (FJMCP_MAX_BODY_BYTES)`);
+      try {
+        parsed = JSON.parse(body.text);
+      } catch {
+        return httpRpcError(400, RPC.PARSE_ERROR, 'Parse error: Invalid JSON');
+      }
+      const msgs = Array.isArray(parsed) ? parsed : [parsed];
+      // A stale session id on initialize (Claude Code keeps old ids) starts a new session.
+      if (msgs.some((m) => m && typeof m === 'object' && (m as { method?: unknown }).method === 'initialize')) {
+        const s = newSession(person, ids.mint(person.personId));
+        return s instanceof Response ? s : s.handle(req, parsed);
+      }
+    } else if (req.method !== 'GET' && req.method !== 'DELETE') {
+      return httpRpcError(405, RPC.INVALID_REQUEST, 'Method not allowed', { allow: 'GET, POST, DELETE' });
+    }
+    if (!sid) return httpRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    const s = await sessionFor(req, person, sid);
+    return s instanceof Response ? s : s.handle(req, parsed);
+  }
+
+  const sweeper = setInterval(sweep, Math.min(SWEEP_MAX_MS, Math.max(250, idleMs / 4)));
+  sweeper.unref();
+  function sweep(): void {
+    const now = Date.now();
+    for (const person of persons.values()) {
+      for (const s of person.sessions) {
+        if (s.inflight.size === 0 && s.openStreams === 0 && now - s.lastActivity > idleMs) void s.close();
+      }
+      if (person.idle && now - person.lastActivity > idleMs) {
+        if (person.link || person.draining.size) void person.stopChildren('idle');
+        if (person.sessions.size === 0) persons.delete(person.personId);
+      }
+    }
+  }
+
+  async function shutdown(graceMs: number): Promise<void> {
+    closing = true;
+    clearInterval(sweeper);
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && stats().inFlight > 0) await new Promise((r) => setTimeout(r, 50));
+    await Promise.all([...sessions.values()].map((s) => s.close()));
+    await Promise.all([...persons.values()].map((p) => p.stopChildren('shutdown', config.child.stopGraceMs)));
+    persons.clear();
+  }
+
+  function stats() {
+    let inFlight = 0;
+    for (const p of persons.values()) inFlight += p.inFlight;
+    return { children: childCount, sessions: sessions.size, inFlight };
+  }
+
+  return { handle, shutdown, stats };
+}
