@@ -25,6 +25,8 @@ export interface ForgeClientDeps {
   fetch?: FetchLike;
   /** ms since the epoch; tests skip ahead. Default `Date.now`. */
   clock?: () => number;
+  /** Deadline of each forge call, ms. Default {@link FORGE_TIMEOUT_MS}. */
+  timeoutMs?: number;
 }
 
 /**
@@ -42,20 +44,35 @@ export function forgeScopes(config: Pick<Config, 'forge' | 'allow'>): string[] {
   return [...new Set([...wanted, ...extra])];
 }
 
+/**
+ * True when the forge's discovery `issuer` names the configured forge URL. Gitea <= 1.24 gives
+ * ROOT_URL with its trailing slash, >= 1.25 without (go-gitea/gitea#34966, forge-facts §7); both
+ * forms match, with or without a sub-path. Nothing else does: no other host, port or path.
+ */
+export function issuerMatchesForgeUrl(issuer: unknown, forgeBase: URL): issuer is string {
+  if (typeof issuer !== 'string') return false;
+  try {
+    return withoutTrailingSlash(new URL(issuer)) === withoutTrailingSlash(forgeBase);
+  } catch {
+    return false;
+  }
+}
+
 export function createForgeClient(deps: ForgeClientDeps): ForgeClient {
   const { config, log } = deps;
   const fetchImpl: FetchLike = deps.fetch ?? globalThis.fetch;
   const clock = deps.clock ?? Date.now;
+  const timeoutMs = deps.timeoutMs ?? FORGE_TIMEOUT_MS;
   const base = config.forge.url;
   const redirectUri = `${config.issuer}${FORGE_CALLBACK_PATH}`;
   const client: oauth.Client = { client_id: config.forge.clientId };
   // client_secret_basic: Gitea base64-decodes but does not URL-decode the header (forge-facts §2);
   // harmless, as its client ids are UUIDs and secrets `gto_` + base32 (URL-encoding is identity).
   const clientAuth = oauth.ClientSecretBasic(config.forge.clientSecret);
-  const userDeps: ForgeUserDeps = { forgeBase: base, allow: config.allow, log, fetch: fetchImpl };
+  const userDeps: ForgeUserDeps = { forgeBase: base, allow: config.allow, log, fetch: fetchImpl, timeoutMs };
   // One options shape for the GET (discovery) and POST (token endpoint) requests.
   const http = (): oauth.HttpRequestOptions<any, any> => ({
-    signal: AbortSignal.timeout(FORGE_TIMEOUT_MS),
+    signal: AbortSignal.timeout(timeoutMs),
     [oauth.customFetch]: fetchImpl as never,
     // Plain http only reaches here on loopback or with FJMCP_INSECURE_FORGE_HTTP (config.ts).
     [oauth.allowInsecureRequests]: base.protocol === 'http:',
@@ -76,14 +93,14 @@ export function createForgeClient(deps: ForgeClientDeps): ForgeClient {
       try {
         res = await oauth.discoveryRequest(base, { ...http(), algorithm: 'oidc' });
       } catch (err) {
-        throw unavailable('GET /.well-known/openid-configuration', err);
+        throw unavailable('GET /.well-known/openid-configuration', err, timeoutMs);
       }
       if (res.status !== 200) {
         await bodyText(res, 0);
         throw new ForgeUnavailableError(`forge discovery answered HTTP ${res.status} (is [oauth2] ENABLED on the forge?)`);
       }
       const issuer = ((await res.clone().json().catch(() => ({}))) as { issuer?: unknown }).issuer;
-      if (typeof issuer !== 'string' || withoutTrailingSlash(issuer) !== withoutTrailingSlash(base)) {
+      if (!issuerMatchesForgeUrl(issuer, base)) {
         log.error({ issuer, forgeUrl: base.href }, 'forge issuer does not match FJMCP_FORGE_URL; set FJMCP_FORGE_URL to the forge ROOT_URL');
         throw new ForgeUnavailableError(`forge issuer ${JSON.stringify(issuer)} does not match FJMCP_FORGE_URL ${base.href}`);
       }
@@ -138,7 +155,7 @@ export function createForgeClient(deps: ForgeClientDeps): ForgeClient {
       return await send();
     } catch (err) {
       if (err instanceof ForgeUnavailableError) throw err;
-      throw unavailable(`POST token endpoint (${what})`, err);
+      throw unavailable(`POST token endpoint (${what})`, err, timeoutMs);
     }
   }
 

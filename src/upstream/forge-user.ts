@@ -17,6 +17,8 @@ export interface ForgeUserDeps {
   allow: { users: readonly string[]; orgs: readonly string[] };
   log: Logger;
   fetch: FetchLike;
+  /** Deadline of each call, ms. */
+  timeoutMs: number;
 }
 
 const bearer = (accessToken: string) => ({ authorization: `Bearer ${accessToken}`, accept: 'application/json' });
@@ -29,7 +31,7 @@ const bearer = (accessToken: string) => ({ authorization: `Bearer ${accessToken}
  */
 export async function identify(deps: ForgeUserDeps, accessToken: string): Promise<ForgeIdentity> {
   const url = forgeUrl(deps.forgeBase, 'api/v1/user');
-  const res = await forgeFetch(deps.fetch, url, { headers: bearer(accessToken) });
+  const res = await forgeFetch(deps.fetch, url, { headers: bearer(accessToken) }, deps.timeoutMs);
   if (res.status >= 400 && res.status < 500) {
     const detail = await bodyText(res, 200);
     throw new ForgeGrantEndedError(`forge refused the access token on GET /api/v1/user (HTTP ${res.status}): ${detail}`);
@@ -64,7 +66,7 @@ export async function isAllowed(deps: ForgeUserDeps, identity: ForgeIdentity, ac
   for (const org of orgs) {
     const url = forgeUrl(deps.forgeBase, `api/v1/orgs/${encodeURIComponent(org)}/members/${encodeURIComponent(identity.login)}`);
     try {
-      const res = await forgeFetch(deps.fetch, url, { headers: bearer(accessToken) });
+      const res = await forgeFetch(deps.fetch, url, { headers: bearer(accessToken) }, deps.timeoutMs);
       const detail = await bodyText(res, 200);
       if (res.status === 204) return true;
       if (res.status !== 404 && !(res.status >= 300 && res.status < 400)) {
@@ -78,9 +80,9 @@ export async function isAllowed(deps: ForgeUserDeps, identity: ForgeIdentity, ac
 }
 
 /** `GET /api/healthz` within {@link FORGE_HEALTH_TIMEOUT_MS}; ok on 200. Never throws. */
-export async function health(deps: Pick<ForgeUserDeps, 'forgeBase' | 'fetch'>): Promise<{ ok: boolean; detail?: string }> {
+export async function health(deps: Pick<ForgeUserDeps, 'forgeBase' | 'fetch' | 'timeoutMs'>): Promise<{ ok: boolean; detail?: string }> {
   try {
-    const res = await forgeFetch(deps.fetch, forgeUrl(deps.forgeBase, 'api/healthz'), {}, FORGE_HEALTH_TIMEOUT_MS);
+    const res = await forgeFetch(deps.fetch, forgeUrl(deps.forgeBase, 'api/healthz'), {}, Math.min(FORGE_HEALTH_TIMEOUT_MS, deps.timeoutMs));
     await bodyText(res, 0);
     return res.status === 200 ? { ok: true } : { ok: false, detail: `forge /api/healthz answered HTTP ${res.status}` };
   } catch (err) {
