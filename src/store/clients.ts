@@ -23,6 +23,8 @@ export interface ClientStore {
   insert(row: ClientRow): void;
   /** Inserts or replaces a cached CIMD document, keeping `created_at` and `last_used_at`. */
   upsertCimd(clientId: string, metadata: string, now: number, freshUntil: number): void;
+  /** Inserts a shipped CIMD document (stale at once, so it is refetched) unless a row exists. */
+  seedCimd(clientId: string, metadata: string, now: number): void;
   touch(clientId: string, now: number): void;
   countDcr(): number;
   /**
@@ -47,6 +49,10 @@ export function createClientStore(db: Db): ClientStore {
      ON CONFLICT (client_id) DO UPDATE SET metadata = excluded.metadata, fresh_until = excluded.fresh_until
      WHERE oauth_clients.source = 'cimd'`,
   );
+  const seed = db.prepare(
+    `INSERT INTO oauth_clients (client_id, source, metadata, created_at, fresh_until) VALUES (?, 'cimd', ?, ?, 0)
+     ON CONFLICT (client_id) DO NOTHING`,
+  );
   const touch = db.prepare('UPDATE oauth_clients SET last_used_at = ? WHERE client_id = ?');
   const countDcr = db.prepare(`SELECT count(*) FROM oauth_clients WHERE source = 'dcr'`).pluck();
   const unused = `source = 'dcr' AND NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.client_id)`;
@@ -65,6 +71,7 @@ export function createClientStore(db: Db): ClientStore {
     get: (id) => get.get(id) as ClientRow | undefined,
     insert: (row) => void insert.run(row),
     upsertCimd: (id, metadata, now, freshUntil) => void upsertCimd.run(id, metadata, now, freshUntil),
+    seedCimd: (id, metadata, now) => void seed.run(id, metadata, now),
     touch: (id, now) => void touch.run(now, id),
     countDcr: () => countDcr.get() as number,
     reapDcr: (createdBefore, keep) => reap(createdBefore, keep),

@@ -38,7 +38,7 @@ export interface TokenStore {
    * and inserts the successor tokens.
    * @returns false if `oldHash` was rotated or revoked in the meantime (lost a race).
    */
-  rotate(oldHash: string, successorSealed: string, now: number, graceUntil: number, successors: NewToken[]): boolean;
+  rotate(oldHash: string, successorSealed: string | null, now: number, graceUntil: number, successors: NewToken[]): boolean;
   /** Revokes one token. @returns true if it was active. */
   revoke(hash: string, now: number): boolean;
   /** Deletes expired tokens and wipes sealed successors whose grace window has passed. */
@@ -72,7 +72,7 @@ export function createTokenStore(db: Db): TokenStore {
   const insertAll = db.transaction((tokens: NewToken[]) => {
     for (const t of tokens) ins.run(t);
   });
-  const rotate = db.transaction((oldHash: string, sealed: string, now: number, graceUntil: number, successors: NewToken[]) => {
+  const rotate = db.transaction((oldHash: string, sealed: string | null, now: number, graceUntil: number, successors: NewToken[]) => {
     if (markRotated.run(now, sealed, graceUntil, oldHash).changes !== 1) return false;
     for (const t of successors) ins.run(t);
     return true;

@@ -1,0 +1,156 @@
+/**
+ * @module oauth/authorization-server
+ * The OAuth 2.1 authorization server toward MCP clients, assembled from one module per endpoint.
+ * It owns no HTTP framework: http/oauth-routes.ts adapts it to Hono. Background work (the
+ * reaper) runs between {@link AuthorizationServer.start} and {@link AuthorizationServer.stop}.
+ */
+import type { Config } from '../config.js';
+import { Sealer } from '../lib/crypto.js';
+import type { Principal } from '../lib/principal.js';
+import type { Audit } from '../ops/audit.js';
+import type { Logger } from '../ops/log.js';
+import type { Metrics } from '../ops/metrics.js';
+import { createClientStore } from '../store/clients.js';
+import type { Db } from '../store/db.js';
+import { createGrantStore } from '../store/grants.js';
+import { createTokenStore } from '../store/tokens.js';
+import { createTransactionStore } from '../store/transactions.js';
+import type { ForgeClient, ForgeTokens } from '../upstream/types.js';
+import { createAsMetrics } from './as-metrics.js';
+import { authorize, type ConsentPrompt } from './authorize.js';
+import { authenticateBearer } from './bearer.js';
+import { forgeCallback } from './callback.js';
+import { createClientRegistry, type PresentedCredentials } from './clients.js';
+import { decideConsent, type ConsentDecision } from './consent.js';
+import type { AsContext, Params } from './context.js';
+import type { TokenResponse } from './issue.js';
+import { authorizationServerMetadata, protectedResourceMetadata } from './metadata.js';
+import { RateLimiter } from './rate-limit.js';
+import { register } from './registration.js';
+import { UNUSED_CLIENT_TTL_S } from './registration.js';
+import { revokeEndpoint } from './revoke.js';
+import { guardedFetch } from './ssrf-guard.js';
+import { tokenEndpoint } from './token.js';
+import { CODE_REPLAY_MEMORY_S } from './tokens.js';
+
+/** How often expired rows are deleted, in ms. */
+export const REAP_INTERVAL_MS = 10 * 60_000;
+/** Revoked grants (with their tokens) are kept this long for the audit trail, in seconds. */
+const REVOKED_GRANT_KEEP_S = 7 * 24 * 3600;
+
+export interface AuthorizationServerDeps {
+  config: Config;
+  db: Db;
+  forge: ForgeClient;
+  forgeTokens: ForgeTokens;
+  log: Logger;
+  audit: Audit;
+  metrics: Metrics;
+  /** ms since the epoch; tests move time. */
+  clock?: () => number;
+  /** Fetch used for client ID metadata documents; defaults to the SSRF-guarded fetch. */
+  cimdFetch?: typeof fetch;
+}
+
+export interface AuthorizationServer {
+  readonly config: Config;
+  /** RFC 8414 metadata (also the OpenID configuration alias). */
+  authorizationServerMetadata(): Record<string, unknown>;
+  /** RFC 9728 metadata of `/mcp`. */
+  protectedResourceMetadata(): Record<string, unknown>;
+  /** RFC 7591. @throws {OAuthError} */
+  register(body: unknown, ip: string): Record<string, unknown>;
+  /** @throws {OAuthError} redirectable once client and redirect URI are valid. */
+  authorize(params: Params): Promise<ConsentPrompt>;
+  /** @throws {OAuthError} not redirectable. */
+  consent(decision: ConsentDecision): Promise<{ location: string; done: boolean }>;
+  /** @throws {OAuthError} not redirectable (foreign/used state, missing cookie). */
+  callback(params: Params, cookie: (name: string) => string | undefined): Promise<{ location: string; txId: string }>;
+  /** @throws {OAuthError} per RFC 6749 §5.2. */
+  token(params: Params, creds: PresentedCredentials): Promise<TokenResponse>;
+  /** RFC 7009. @throws {OAuthError} invalid_client / invalid_request. */
+  revoke(params: Params, creds: PresentedCredentials): Promise<void>;
+  /** Bearer check for `/mcp`: the principal, or the challenge/503 Response to send. */
+  authenticate(req: Request): Promise<Principal | Response>;
+  /** Count an endpoint outcome (`ok` or an error code) in the metrics. */
+  count(endpoint: string, outcome: string): void;
+  /** Seeds vendor client metadata, subscribes to forge grant ends, starts the reaper. */
+  start(): void;
+  stop(): void;
+  /** Runs one reaper pass now (tests, shutdown). @returns rows deleted. */
+  reap(): number;
+}
+
+export function createAuthorizationServer(deps: AuthorizationServerDeps): AuthorizationServer {
+  const { config, db, log } = deps;
+  const now = deps.clock ?? Date.now;
+  const clients = createClientStore(db);
+  const ctx: AsContext = {
+    config,
+    clients,
+    transactions: createTransactionStore(db),
+    grants: createGrantStore(db),
+    tokens: createTokenStore(db),
+    registry: createClientRegistry({ store: clients, cimdFetch: deps.cimdFetch ?? guardedFetch, log, now }),
+    sealer: new Sealer(config.encryptionKeys),
+    forge: deps.forge,
+    forgeTokens: deps.forgeTokens,
+    log: log.child({ component: 'oauth' }),
+    audit: deps.audit,
+    metrics: createAsMetrics(deps.metrics),
+    now,
+  };
+  const limiter = new RateLimiter(config.registration.ratePerMin);
+  let timer: NodeJS.Timeout | undefined;
+  let subscribed = false;
+
+  const reap = (): number => {
+    const t = now();
+    limiter.sweep(t);
+    return (
+      ctx.transactions.reap(t) +
+      ctx.tokens.reap(t) +
+      ctx.grants.reap(t, CODE_REPLAY_MEMORY_S * 1000, t - REVOKED_GRANT_KEEP_S * 1000) +
+      ctx.clients.reapDcr(t - UNUSED_CLIENT_TTL_S * 1000, config.registration.maxClients)
+    );
+  };
+
+  return {
+    config,
+    authorizationServerMetadata: () => authorizationServerMetadata(config),
+    protectedResourceMetadata: () => protectedResourceMetadata(config),
+    register: (body, ip) => register(ctx, limiter, body, ip),
+    authorize: (p) => authorize(ctx, p),
+    consent: (d) => decideConsent(ctx, d),
+    callback: (p, cookie) => forgeCallback(ctx, p, cookie),
+    token: (p, creds) => tokenEndpoint(ctx, p, creds),
+    revoke: (p, creds) => revokeEndpoint(ctx, p, creds),
+    authenticate: (req) => authenticateBearer(ctx, req),
+    count: (endpoint, outcome) => ctx.metrics.requests.inc({ endpoint, outcome }),
+    start() {
+      if (!subscribed) {
+        subscribed = true;
+        deps.forgeTokens.onGrantEnded((personId) => {
+          const ids = ctx.grants.revokeForPerson(personId, 'forge grant ended', now());
+          for (const grantId of ids) ctx.audit('grant.revoked', { personId, grantId, reason: 'forge grant ended' });
+        });
+      }
+      void ctx.registry.seed().catch((err: unknown) => log.warn({ err }, 'seeding client metadata documents failed'));
+      if (!timer) {
+        timer = setInterval(() => {
+          try {
+            reap();
+          } catch (err) {
+            log.error({ err }, 'oauth reaper failed');
+          }
+        }, REAP_INTERVAL_MS);
+        timer.unref();
+      }
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+    reap,
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * @module oauth/bearer
+ * The bearer check in front of `/mcp`: only access tokens this broker issued, only for its own
+ * resource (RFC 8707 audience), only from the `Authorization` header (never the query string,
+ * MCP authorization "Token requirements"). Success yields the {@link Principal} with the person's
+ * current forge access token; failure is a `WWW-Authenticate: Bearer` challenge naming the
+ * protected-resource metadata and the scope (RFC 6750 §3, RFC 9728 §5.1).
+ */
+import { sha256 } from '../lib/crypto.js';
+import type { Principal } from '../lib/principal.js';
+import { ForgeGrantEndedError, ForgeUnavailableError } from '../upstream/types.js';
+import type { AsContext } from './context.js';
+import { resourceMetadataUrl } from './metadata.js';
+import { SCOPES_SUPPORTED } from './scopes.js';
+import { ACCESS_TOKEN_PREFIX } from './tokens.js';
+
+/** Seconds a client is told to wait when the forge is unavailable. */
+const FORGE_RETRY_AFTER_S = 5;
+
+type ChallengeError = { error: 'invalid_request' | 'invalid_token'; description: string };
+
+/** The RFC 6750 §3 challenge response (401, or 400 for invalid_request). */
+export function bearerChallenge(ctx: Pick<AsContext, 'config'>, err?: ChallengeError): Response {
+  const parts = [
+    'realm="fjmcp-broker"',
+    `resource_metadata="${resourceMetadataUrl(ctx.config)}"`,
+    `scope="${SCOPES_SUPPORTED.join(' ')}"`,
+  ];
+  if (err) parts.push(`error="${err.error}"`, `error_description="${err.description.replace(/["\\]/g, '')}"`);
+  const status = err?.error === 'invalid_request' ? 400 : 401;
+  const body = err ? { error: err.error, error_description: err.description } : { error: 'unauthorized', error_description: 'an access token is required' };
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json', 'www-authenticate': `Bearer ${parts.join(', ')}`, 'cache-control': 'no-store' },
+  });
+}
+
+/** @returns the principal, or the Response to send instead (401/400 challenge, 503 forge unavailable). */
+export async function authenticateBearer(ctx: AsContext, req: Request): Promise<Principal | Response> {
+  const url = new URL(req.url);
+  if (url.searchParams.has('access_token')) {
+    return bearerChallenge(ctx, { error: 'invalid_request', description: 'access tokens are accepted only in the Authorization header' });
+  }
+  const header = req.headers.get('authorization');
+  const m = header ? /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header) : null;
+  if (!m) {
+    return header && /^Bearer\b/i.test(header)
+      ? bearerChallenge(ctx, { error: 'invalid_request', description: 'malformed Bearer credentials' })
+      : bearerChallenge(ctx);
+  }
+  const token = m[1]!;
+  const invalid = (description: string) => bearerChallenge(ctx, { error: 'invalid_token', description });
+  if (!token.startsWith(ACCESS_TOKEN_PREFIX)) return invalid('not an access token issued by this server');
+  const row = ctx.tokens.find(sha256(token));
+  const now = ctx.now();
+  if (!row || row.kind !== 'access') return invalid('unknown access token');
+  if (row.revokedAt !== null || row.grant.revokedAt !== null) return invalid('the access token was revoked');
+  if (row.expiresAt <= now) return invalid('the access token expired');
+  // RFC 8707 audience: a token for any other resource is not accepted here.
+  if (row.resource !== ctx.config.mcpUrl) return invalid('the access token was issued for another resource');
+  let forge: { accessToken: string; expiresAt: number };
+  try {
+    forge = await ctx.forgeTokens.current(row.grant.personId);
+  } catch (err) {
+    if (err instanceof ForgeGrantEndedError) {
+      // Normally the onGrantEnded listener already did this; repeat it in case it did not run.
+      ctx.grants.revokeForPerson(row.grant.personId, 'forge grant ended', now);
+      return invalid('the forge sign-in ended; sign in again');
+    }
+    if (err instanceof ForgeUnavailableError) {
+      return new Response(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'the forge is unavailable; retry shortly' }), {
+        status: 503,
+        headers: { 'content-type': 'application/json', 'retry-after': String(FORGE_RETRY_AFTER_S) },
+      });
+    }
+    throw err;
+  }
+  return {
+    personId: row.grant.personId,
+    login: row.grant.login,
+    clientId: row.clientId,
+    grantId: row.grantId,
+    scopes: row.scope.split(' ').filter(Boolean),
+    forgeAccessToken: forge.accessToken,
+    forgeTokenExpiresAt: forge.expiresAt,
+  };
+}
