@@ -72,6 +72,8 @@ export interface AuthorizationServer {
   revoke(params: Params, creds: PresentedCredentials): Promise<void>;
   /** Bearer check for `/mcp`: the principal, or the challenge/503 Response to send. */
   authenticate(req: Request): Promise<Principal | Response>;
+  /** Logs an unexpected error of an endpoint (never its secrets). */
+  reportError(err: unknown, where: Record<string, string>): void;
   /** Count an endpoint outcome (`ok` or an error code) in the metrics. */
   count(endpoint: string, outcome: string): void;
   /** Seeds vendor client metadata, subscribes to forge grant ends, starts the reaper. */
@@ -126,6 +128,7 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
     token: (p, creds) => tokenEndpoint(ctx, p, creds),
     revoke: (p, creds) => revokeEndpoint(ctx, p, creds),
     authenticate: (req) => authenticateBearer(ctx, req),
+    reportError: (err, where) => ctx.log.error({ err, ...where }, 'authorization server error'),
     count: (endpoint, outcome) => ctx.metrics.requests.inc({ endpoint, outcome }),
     start() {
       if (!subscribed) {

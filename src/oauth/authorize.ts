@@ -29,6 +29,8 @@ export interface ConsentView {
   nameVerified: boolean;
   registration: 'dynamic' | 'metadata-document';
   redirectHost: string;
+  /** Origin of the redirect URI (the consent page's CSP must allow form navigation to it). */
+  redirectOrigin: string;
   /** True when every redirect URI of the client is on loopback (a local app, or anyone). */
   loopbackOnly: boolean;
   forgeOrigin: string;
@@ -90,6 +92,7 @@ export async function authorize(ctx: AsContext, p: Params): Promise<ConsentPromp
       nameVerified: ctx.registry.isNameVerified(client, redirectUri),
       registration: client.source === 'dcr' ? 'dynamic' : 'metadata-document',
       redirectHost: redirectHost(redirectUri),
+      redirectOrigin: new URL(redirectUri).origin,
       loopbackOnly: client.metadata.redirect_uris.every(isLoopbackRedirect),
       forgeOrigin: ctx.config.forge.url.origin,
       forgeScopes: [...ctx.config.forge.scopes],

@@ -1,0 +1,32 @@
+/**
+ * @module http/well-known
+ * Discovery routes: RFC 9728 protected-resource metadata at the root and path-suffixed URLs
+ * (§3.1), RFC 8414 authorization server metadata and its OpenID configuration alias. CORS is
+ * open on them (browser-based clients such as MCP Inspector fetch them cross-origin).
+ */
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import type { AuthorizationServer } from '../oauth/authorization-server.js';
+
+export const OAUTH_CORS = cors({
+  origin: '*',
+  allowMethods: ['GET', 'POST', 'OPTIONS'],
+  allowHeaders: ['Authorization', 'Content-Type', 'MCP-Protocol-Version'],
+  maxAge: 86400,
+});
+
+export function wellKnownRoutes(as: AuthorizationServer): Hono {
+  const app = new Hono();
+  const mcpPath = new URL(as.config.mcpUrl).pathname;
+  const json = (body: Record<string, unknown>) =>
+    new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' } });
+  for (const path of ['/.well-known/oauth-protected-resource', `/.well-known/oauth-protected-resource${mcpPath}`]) {
+    app.use(path, OAUTH_CORS);
+    app.get(path, () => json(as.protectedResourceMetadata()));
+  }
+  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+    app.use(path, OAUTH_CORS);
+    app.get(path, () => json(as.authorizationServerMetadata()));
+  }
+  return app;
+}
