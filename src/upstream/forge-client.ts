@@ -1,6 +1,6 @@
 /**
  * @module upstream/forge-client
- * The broker as OAuth client (one confidential application, client_secret_basic, PKCE S256) of
+ * The broker as OAuth client (one confidential application, client_secret_post, PKCE S256) of
  * a Forgejo or Gitea forge, built on oauth4webapi — the only module that imports it. Token
  * endpoint answers are mapped onto the two failures of the contract: any 4xx ends the person's
  * forge grant, 5xx / network / deadline is transient.
@@ -66,9 +66,11 @@ export function createForgeClient(deps: ForgeClientDeps): ForgeClient {
   const base = config.forge.url;
   const redirectUri = `${config.issuer}${FORGE_CALLBACK_PATH}`;
   const client: oauth.Client = { client_id: config.forge.clientId };
-  // client_secret_basic: Gitea base64-decodes but does not URL-decode the header (forge-facts §2);
-  // harmless, as its client ids are UUIDs and secrets `gto_` + base32 (URL-encoding is identity).
-  const clientAuth = oauth.ClientSecretBasic(config.forge.clientSecret);
+  // client_secret_post, not _basic: RFC 6749 §2.3.1 has Basic credentials form-urlencoded first,
+  // and oauth4webapi encodes even `-` and `_` (%2D, %5F), but Gitea 1.26 does not URL-decode the
+  // header (modules/auth/httpauth), so a UUID client id arrives as `1ed9deda%2D…` and the token
+  // endpoint answers invalid_client "cannot load client". Seen against Gitea 1.26.0.
+  const clientAuth = oauth.ClientSecretPost(config.forge.clientSecret);
   const userDeps: ForgeUserDeps = { forgeBase: base, allow: config.allow, log, fetch: fetchImpl, timeoutMs };
   // One options shape for the GET (discovery) and POST (token endpoint) requests.
   const http = (): oauth.HttpRequestOptions<any, any> => ({

@@ -53,10 +53,11 @@ export async function identify(deps: ForgeUserDeps, accessToken: string): Promis
  * The allowlist (config.allow): both lists empty admits everyone; a login in `users`
  * (case-insensitive, as forge logins are) admits; otherwise membership of any listed
  * organisation, asked as `GET /api/v1/orgs/{org}/members/{login}` with the person's own token.
- * Gitea 1.26 answers 204 for a member and 404 for a non-member (also when the org is private and
- * they cannot see it); for a caller outside a public org it redirects (302) to
- * `public_members`, which counts as "no". Needs `read:organization` with restricted scopes.
- * Fails closed: any other status or error is "no" for that org.
+ * Gitea 1.26 (routers/api/v1/org/member.go `IsMember`) answers 204 for a member and 404 for a
+ * person asking about themselves who is not one, public or private org alike; its 303 to
+ * `public_members` (for asking about others) is never followed and counts as "no". Works for
+ * a non-admin member with their OAuth token; needs `read:organization` with restricted scopes.
+ * Fails closed: any status but 204, or any error, is "no" for that org.
  */
 export async function isAllowed(deps: ForgeUserDeps, identity: ForgeIdentity, accessToken: string): Promise<boolean> {
   const { users, orgs } = deps.allow;
