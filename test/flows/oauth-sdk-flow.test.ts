@@ -1,0 +1,97 @@
+/**
+ * The official MCP SDK client (v1) signs in through the broker against the real Gitea test bed:
+ * discovery from a 401 (RFC 9728), RFC 8414 metadata, dynamic registration (RFC 7591) or a client
+ * ID metadata document, PKCE S256, the broker's consent page, Gitea login and approval, the
+ * broker's forge callback, the token request — then /mcp accepts the token.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { createServer, type Server } from 'node:http';
+import { signInThroughBroker } from '../support/broker-consent.js';
+import { HeadlessOAuthProvider } from '../support/oauth-client.js';
+import { startOAuthBroker, type OAuthTestBroker } from '../support/oauth-broker.js';
+import { sharedTestbed } from '../support/testbed.js';
+
+const tb = sharedTestbed();
+const CIMD_URL = 'https://cimd-client.test.example/oauth/client.json';
+let broker: OAuthTestBroker;
+let cimdServer: Server;
+let cimdPort = 0;
+const REDIRECT = 'http://127.0.0.1:53682/callback';
+
+/** Serves the CIMD document from loopback; the injected fetch maps the public-looking URL to it. */
+const cimdFetch: typeof fetch = async (input, init) => {
+  const u = new URL(String(input instanceof Request ? input.url : input));
+  if (u.hostname !== 'cimd-client.test.example') throw new Error(`test CIMD fetch refuses ${u.hostname}`);
+  return fetch(`http://127.0.0.1:${cimdPort}${u.pathname}`, init);
+};
+
+beforeAll(async () => {
+  cimdServer = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.setHeader('cache-control', 'max-age=600');
+    res.end(JSON.stringify({
+      client_id: CIMD_URL,
+      client_name: 'CIMD test client',
+      redirect_uris: [REDIRECT],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    }));
+  });
+  await new Promise<void>((r) => cimdServer.listen(0, '127.0.0.1', () => r()));
+  cimdPort = (cimdServer.address() as { port: number }).port;
+  broker = await startOAuthBroker({ testbed: tb, cimdFetch });
+});
+afterAll(async () => {
+  await broker?.stop();
+  cimdServer?.close();
+});
+
+async function whoami(provider: HeadlessOAuthProvider): Promise<Record<string, unknown>> {
+  const client = new Client({ name: 'oauth-flow-test', version: '0.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(broker.mcpUrl), { authProvider: provider }));
+  const r = (await client.callTool({ name: 'whoami', arguments: {} })) as { content: { type: string; text: string }[] };
+  await client.close();
+  return JSON.parse(r.content[0]!.text) as Record<string, unknown>;
+}
+
+/** Runs the SDK's OAuth flow from a 401 to a token; @returns the provider holding the tokens. */
+async function sdkSignIn(provider: HeadlessOAuthProvider, user: 'alice' | 'bob' = 'alice') {
+  const transport = new StreamableHTTPClientTransport(new URL(broker.mcpUrl), { authProvider: provider });
+  const client = new Client({ name: 'oauth-flow-test', version: '0.0.0' });
+  await expect(client.connect(transport)).rejects.toBeInstanceOf(UnauthorizedError);
+  expect(provider.authorizationUrl?.href.startsWith(`${broker.url}/authorize?`)).toBe(true);
+  const started = performance.now();
+  const { location } = await signInThroughBroker(tb, broker.url, provider.authorizationUrl!, user);
+  expect(`${location.origin}${location.pathname}`).toBe(REDIRECT);
+  expect(location.searchParams.get('iss')).toBe(broker.url);
+  expect(location.searchParams.get('state')).toBe(provider.authorizationUrl!.searchParams.get('state'));
+  await transport.finishAuth(location.searchParams.get('code')!);
+  return { ms: performance.now() - started };
+}
+
+describe('MCP SDK client OAuth flow against Gitea', () => {
+  it('signs in with dynamic registration (RFC 7591), PKCE S256 and consent; /mcp accepts the token and yields the person', async () => {
+    const provider = new HeadlessOAuthProvider({ redirectUrl: REDIRECT, clientName: 'SDK DCR test' });
+    const { ms } = await sdkSignIn(provider);
+    const info = provider.clientInformation();
+    expect(info?.client_id).toMatch(/^mcpb_c_/);
+    expect(provider.tokens()?.access_token).toMatch(/^mcpb_at_/);
+    expect(provider.tokens()?.refresh_token).toMatch(/^mcpb_rt_/);
+    const me = await whoami(provider);
+    expect(me).toMatchObject({ login: 'alice', forgeUser: 'alice', clientId: info!.client_id, scopes: ['mcp'] });
+    console.info(`DCR sign-in from authorization URL to code: ${ms.toFixed(0)} ms`);
+  });
+
+  it('signs in with a client ID metadata document as client_id (CIMD), fetched through the injected fetch', async () => {
+    const provider = new HeadlessOAuthProvider({ redirectUrl: REDIRECT, clientMetadataUrl: CIMD_URL });
+    await sdkSignIn(provider, 'bob');
+    expect(provider.clientInformation()?.client_id).toBe(CIMD_URL);
+    expect(provider.authorizationUrl!.searchParams.get('client_id')).toBe(CIMD_URL);
+    const me = await whoami(provider);
+    expect(me).toMatchObject({ login: 'bob', forgeUser: 'bob', clientId: CIMD_URL });
+  });
+});
