@@ -52,6 +52,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
     rmSync(registry, { recursive: true, force: true });
     if (problems.length > 0) {
+      // vitest 4 only logs a teardown error ("error during close") and keeps exit code 0: force failure.
+      process.exitCode = 1;
       throw new Error(`test-bed teardown found leaks (now killed/stopped):\n  ${problems.join('\n  ')}`);
     }
   };
