@@ -3,6 +3,7 @@
  * browser, and a whole sign-in: broker `/authorize` → consent → Gitea login and grant → broker
  * `/oauth/callback` → the client's redirect URI (returned, not fetched).
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { findForm, giteaAuthorize, HeadlessBrowser, type Page } from './headless-browser.js';
 import type { Testbed, TestbedUser } from './testbed.js';
 
@@ -59,4 +60,91 @@ export async function signInThroughBroker(
   const cb = await browser.follow(g.location, { stopWhen: (u) => !inKnown(u) });
   if (!cb.location) throw new Error(`broker callback did not redirect: ${cb.status} ${cb.body.slice(0, 400)}`);
   return { location: new URL(cb.location), consentPage: first, browser };
+}
+
+/** A registered test client with a PKCE pair ready for one authorization request. */
+export interface ManualClient {
+  clientId: string;
+  clientSecret?: string;
+  redirectUri: string;
+}
+
+/** `POST /register` (RFC 7591) with a public client by default. @throws when not 201. */
+export async function registerTestClient(
+  brokerUrl: string,
+  redirectUris: string[],
+  extra: Record<string, unknown> = {},
+): Promise<ManualClient> {
+  const res = await fetch(`${brokerUrl}/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'manual test client', redirect_uris: redirectUris, token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], ...extra }),
+  });
+  const body = (await res.json()) as { client_id: string; client_secret?: string };
+  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(body)}`);
+  return { clientId: body.client_id, ...(body.client_secret ? { clientSecret: body.client_secret } : {}), redirectUri: redirectUris[0]! };
+}
+
+/** A PKCE S256 pair. */
+export function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+/** The broker's `/authorize` URL with sensible defaults; `undefined` in `overrides` removes a parameter. */
+export function authorizeUrl(brokerUrl: string, c: ManualClient, challenge: string, overrides: Record<string, string | undefined> = {}): string {
+  const u = new URL(`${brokerUrl}/authorize`);
+  const params: Record<string, string | undefined> = {
+    response_type: 'code',
+    client_id: c.clientId,
+    redirect_uri: c.redirectUri,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state: 'st-' + randomBytes(6).toString('hex'),
+    resource: `${brokerUrl}/mcp`,
+    scope: 'mcp',
+    ...overrides,
+  };
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) u.searchParams.set(k, v);
+  return u.href;
+}
+
+/** `POST /token` with form parameters; returns status and JSON body. */
+export async function tokenRequest(brokerUrl: string, params: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const res = await fetch(`${brokerUrl}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(params).toString(),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
+}
+
+/** Registers a client, signs `user` in through consent and Gitea, and exchanges the code. */
+export async function signInManually(
+  tb: Testbed,
+  brokerUrl: string,
+  user: TestbedUser,
+  redirectUri = 'http://127.0.0.1:53999/cb',
+): Promise<{ client: ManualClient; tokens: { access_token: string; refresh_token: string }; browser: HeadlessBrowser }> {
+  const client = await registerTestClient(brokerUrl, [redirectUri]);
+  const { verifier, challenge } = pkcePair();
+  const r = await signInThroughBroker(tb, brokerUrl, authorizeUrl(brokerUrl, client, challenge), user);
+  const code = r.location.searchParams.get('code');
+  if (!code) throw new Error(`no code: ${r.location.href}`);
+  const t = await tokenRequest(brokerUrl, { grant_type: 'authorization_code', code, code_verifier: verifier, client_id: client.clientId, redirect_uri: redirectUri, resource: `${brokerUrl}/mcp` });
+  if (t.status !== 200) throw new Error(`token failed: ${t.status} ${JSON.stringify(t.body)}`);
+  return { client, tokens: t.body as { access_token: string; refresh_token: string }, browser: r.browser };
+}
+
+/** `POST /mcp` initialize with a bearer token; returns the status (200 means accepted). */
+export async function mcpStatus(brokerUrl: string, accessToken: string | undefined, opts: { query?: string } = {}): Promise<Response> {
+  return fetch(`${brokerUrl}/mcp${opts.query ?? ''}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '0' } } }),
+  });
 }

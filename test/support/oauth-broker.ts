@@ -119,6 +119,8 @@ export async function startOAuthBroker(opts: StartOAuthBrokerOptions): Promise<O
   await boot();
   broker.restart = async () => {
     await shutdown();
+    // Let the test process's fetch pool see the closed keep-alive sockets before new requests.
+    await new Promise((r) => setTimeout(r, 50));
     await boot();
   };
   broker.stop = async () => {
