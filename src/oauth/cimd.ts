@@ -141,5 +141,5 @@ async function readCapped(res: Response, cap: number, signal: AbortSignal): Prom
 }
 
 function invalid(url: string, what: string, cause?: unknown): OAuthError {
-  return new OAuthError('invalid_client', `the client metadata document ${url} ${what}`, { cause });
+  return new OAuthError('invalid_client', `the client metadata document ${url} ${what}`, { cause, status: 400 });
 }

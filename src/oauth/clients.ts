@@ -80,7 +80,7 @@ export function createClientRegistry(deps: {
 
   const resolveCimd = async (url: string): Promise<Client> => {
     const problem = cimdUrlProblem(url);
-    if (problem) throw new OAuthError('invalid_client', `client_id URL ${problem}`);
+    if (problem) throw new OAuthError('invalid_client', `client_id URL ${problem}`, { status: 400 });
     const row = store.get(url);
     if (row && row.source === 'cimd' && (row.freshUntil ?? 0) > now()) return fromRow(url)!;
     try {
@@ -99,10 +99,10 @@ export function createClientRegistry(deps: {
   };
 
   const resolve = async (clientId: string): Promise<Client> => {
-    if (!clientId || clientId.length > 2000) throw new OAuthError('invalid_client', 'client_id is missing or too long');
+    if (!clientId || clientId.length > 2000) throw new OAuthError('invalid_client', 'client_id is missing or too long', { status: 400 });
     if (isCimdClientId(clientId)) return resolveCimd(clientId);
     const c = fromRow(clientId);
-    if (!c || c.source !== 'dcr') throw new OAuthError('invalid_client', 'unknown client_id; register the client first (RFC 7591)');
+    if (!c || c.source !== 'dcr') throw new OAuthError('invalid_client', 'unknown client_id; register the client first (RFC 7591)', { status: 400 });
     return c;
   };
 
