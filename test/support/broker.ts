@@ -49,10 +49,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The command line of the npm gitea-mcp child the test bed installed. */
+/** Settings that run the npm gitea-mcp child the test bed installed (GITEA_HOST/GITEA_ACCESS_TOKEN, like the Go one). */
 export function giteaMcpChildEnv(tb: Testbed): Env {
   if (!tb.children.npmGiteaMcp) throw new Error('the test bed recorded no gitea-mcp child; run scripts/testbed build');
-  return { FJMCP_CHILD_PRESET: 'gitea-mcp', FJMCP_CHILD_COMMAND: tb.children.npmGiteaMcp };
+  // The npm package's bin is a JS file; run it with this Node so PATH lookups do not matter.
+  return { FJMCP_CHILD_PRESET: 'gitea-mcp', FJMCP_CHILD_COMMAND: process.execPath, FJMCP_CHILD_ARGS: JSON.stringify([tb.children.npmGiteaMcp]) };
 }
 
 export async function startBroker(opts: StartBrokerOptions): Promise<TestBroker> {
