@@ -32,10 +32,21 @@ function hostnameOf(host: string): string | undefined {
   }
 }
 
+function isLoopbackOrigin(origin: string): boolean {
+  try {
+    return isLoopbackHost(new URL(origin).hostname);
+  } catch {
+    return false;
+  }
+}
+
 export function mcpRoute(deps: McpRouteDeps): Hono {
   const { relay, authenticate, config } = deps;
   const publicHost = config.publicUrl.hostname.toLowerCase();
   const origins = new Set([config.publicUrl.origin, ...config.mcp.allowedOrigins.map((o) => o.replace(/\/+$/, ''))]);
+  // A broker whose public URL is loopback (development) also accepts loopback origins, as the
+  // SDK's localhost protection does; a rebinding page's origin is never loopback.
+  const loopbackPublic = isLoopbackHost(publicHost);
   const app = new Hono();
 
   app.on(['POST', 'GET', 'DELETE'], '/mcp', async (c) => {
@@ -46,7 +57,7 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
     if (!hostname || (hostname !== publicHost && !isLoopbackHost(hostname))) return forbidden(`Invalid Host header: ${host ?? '(none)'}`);
     // Non-browser clients send no Origin; a browser's must be ours or configured.
     const origin = req.headers.get('origin');
-    if (origin !== null && !origins.has(origin)) return forbidden(`Invalid Origin header: ${origin}`);
+    if (origin !== null && !origins.has(origin) && !(loopbackPublic && isLoopbackOrigin(origin))) return forbidden(`Invalid Origin header: ${origin}`);
     const who = await authenticate(req);
     if (who instanceof Response) return who;
     return relay.handle(req, who);

@@ -7,7 +7,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { loadConfig, type Config, type Env } from '../../src/config.js';
 import { mcpRoute } from '../../src/http/mcp-route.js';
@@ -27,7 +28,8 @@ export const EVERYTHING = {
 /** Our conformance fixture child, run by node with the tsx loader. */
 export const CONFORMANCE_FIXTURE = {
   command: process.execPath,
-  args: ['--import', 'tsx', fileURLToPath(new URL('../fixtures/conformance-server.ts', import.meta.url))],
+  // Absolute loader path: the child runs in its private HOME, where `tsx` does not resolve.
+  args: ['--import', pathToFileURL(join(dirname(require.resolve('tsx/package.json')), 'dist/loader.mjs')).href, fileURLToPath(new URL('../fixtures/conformance-server.ts', import.meta.url))],
 };
 
 export const STANDIN_PERSON_HEADER = 'x-standin-person';
