@@ -91,6 +91,28 @@ describe.each([
     expect(r.refreshCalls()).toBe(1);
   });
 
+  it('lets a sign-in that lands while a refresh is in flight win, without ending the grant (compare-and-set on the row version)', async () => {
+    const r = rig();
+    let release!: () => void;
+    const gate = new Promise<void>((res) => (release = res));
+    const gated: ForgeClient = { ...r.forge, refresh: async (rt) => (await gate, r.forge.refresh(rt)) };
+    const store = r.store;
+    const tokens = createForgeTokens({ config, store, forge: gated, log: silentLogger, audit: createAudit(silentLogger), clock: () => Date.now() + 2 * TTL_S * 1000 });
+    const ended: string[] = [];
+    tokens.onGrantEnded((p) => ended.push(p));
+    const first = await signInThroughGitea(r.forge, tb, 'alice');
+    tokens.save(first.identity, first.tokens);
+    const pending = tokens.current(first.identity.id); // expired by this clock: refresh waits at the gate
+    const second = await signInThroughGitea(r.forge, tb, 'alice'); // with rotation this kills the first refresh token
+    tokens.save(second.identity, second.tokens);
+    release();
+    const got = await pending;
+    expect(got.accessToken).toBe(second.tokens.accessToken); // the newest sign-in's tokens, not the late refresh's
+    expect(await r.forge.identify(got.accessToken)).toMatchObject({ login: 'alice' });
+    expect(ended).toEqual([]);
+    expect(store.get(first.identity.id)?.version).toBe(2); // the late refresh did not overwrite the newer sign-in
+  });
+
   it(`${invalidate ? 'kills' : 'keeps'} the first sign-in's refresh token after a second sign-in (Gitea ${invalidate ? '400 unauthorized_client "token was already used"' : 'no rotation'})`, async () => {
     const r = rig();
     const first = await signInThroughGitea(r.forge, tb, 'carol');
