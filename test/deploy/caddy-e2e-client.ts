@@ -1,0 +1,87 @@
+/**
+ * @module test/deploy/caddy-e2e-client
+ * The client side of test/deploy/caddy-e2e.test.ts, run as its own process so that Node trusts
+ * Caddy's internal root CA through NODE_EXTRA_CA_CERTS (read only at process start) for every
+ * fetch: the SDK client's and the headless browser's. Talks only HTTPS to the broker's public URL.
+ * Prints one JSON object per line on stdout; the test asserts on them.
+ *
+ *   E2E_MODE=signin  E2E_PUBLIC_URL E2E_TESTBED(JSON)            → {event:'signed-in', accessToken, …}
+ *   E2E_MODE=call    E2E_PUBLIC_URL E2E_ACCESS_TOKEN E2E_DURATION_S E2E_STEPS [E2E_TIMEOUT_S]
+ *                    → {event:'call-start'}, {event:'progress', …}*, {event:'result'|'error', …}
+ * Every event carries `t`, milliseconds since the process's start of the phase.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { signInThroughBroker } from '../support/broker-consent.js';
+import { HeadlessOAuthProvider } from '../support/oauth-client.js';
+import type { Testbed } from '../support/testbed.js';
+
+const t0 = performance.now();
+const emit = (event: string, data: Record<string, unknown> = {}) =>
+  process.stdout.write(`${JSON.stringify({ event, t: Math.round(performance.now() - t0), ...data })}\n`);
+
+const publicUrl = process.env.E2E_PUBLIC_URL!;
+const mcpUrl = new URL(`${publicUrl}/mcp`);
+const REDIRECT = 'http://127.0.0.1:53682/callback';
+
+async function signin(): Promise<void> {
+  const tb = JSON.parse(process.env.E2E_TESTBED!) as Testbed;
+  const meta = (await (await fetch(`${publicUrl}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
+  const prm = (await (await fetch(`${publicUrl}/.well-known/oauth-protected-resource/mcp`)).json()) as { resource: string };
+  const provider = new HeadlessOAuthProvider({ redirectUrl: REDIRECT, clientName: 'caddy e2e client' });
+  const transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
+  const client = new Client({ name: 'caddy-e2e', version: '0.0.0' });
+  try {
+    await client.connect(transport);
+    throw new Error('connected without signing in');
+  } catch (err) {
+    if (!(err instanceof UnauthorizedError)) throw err;
+  }
+  const authorizationUrl = provider.authorizationUrl!;
+  const { location } = await signInThroughBroker(tb, publicUrl, authorizationUrl, 'alice');
+  await transport.finishAuth(location.searchParams.get('code')!);
+  // A fresh connection with the token: initialize and list tools over HTTPS through Caddy.
+  const c2 = new Client({ name: 'caddy-e2e', version: '0.0.0' });
+  await c2.connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider }));
+  const tools = await c2.listTools();
+  const echo = (await c2.callTool({ name: 'echo', arguments: { message: 'through caddy' } })) as { content: { text: string }[] };
+  await c2.close();
+  emit('signed-in', {
+    issuer: meta.issuer,
+    resource: prm.resource,
+    authorizationUrl: authorizationUrl.href,
+    callbackIss: location.searchParams.get('iss'),
+    accessToken: provider.tokens()!.access_token,
+    tools: tools.tools.map((t) => t.name),
+    echo: echo.content[0]?.text,
+  });
+}
+
+async function call(): Promise<void> {
+  const token = process.env.E2E_ACCESS_TOKEN!;
+  const duration = Number(process.env.E2E_DURATION_S);
+  const steps = Number(process.env.E2E_STEPS);
+  const client = new Client({ name: 'caddy-e2e', version: '0.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(mcpUrl, { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  emit('call-start');
+  try {
+    const r = (await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration, steps } }, undefined, {
+      onprogress: (p) => emit('progress', { progress: p.progress, total: p.total }),
+      timeout: Number(process.env.E2E_TIMEOUT_S ?? duration + 30) * 1000,
+    })) as { content: { text: string }[] };
+    emit('result', { text: r.content[0]?.text });
+  } catch (err) {
+    emit('error', { message: (err as Error).message });
+  }
+  await client.close().catch(() => undefined);
+}
+
+const mode = process.env.E2E_MODE;
+(mode === 'signin' ? signin() : mode === 'call' ? call() : Promise.reject(new Error(`E2E_MODE ${mode}?`))).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    emit('fatal', { message: (err as Error).stack ?? String(err) });
+    process.exit(1);
+  },
+);

@@ -1,0 +1,184 @@
+/**
+ * @module test/deploy/caddy-e2e
+ * Debian's caddy (2.6.2) runs the shipped deploy/caddy/Caddyfile, changed only to loopback ports
+ * and `tls internal` (test/deploy/caddy-support.ts adaptForLoopback), in front of the broker,
+ * which runs server-everything as the person's MCP child and signs people in at the test-bed
+ * Gitea. Over HTTPS through Caddy: the whole sign-in and a tool call work, and a tool call that
+ * streams progress for longer than any timeout the Caddyfile sets (read_header 10 s) reaches the
+ * client unbuffered. A control run with a server `write` timeout added shows the same
+ * measurement detects a proxy that cuts the stream.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { Writable } from 'node:stream';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/ops/log.js';
+import { startServer, type RunningBroker } from '../../src/server.js';
+import { createOAuthApp, repoRoot, sharedTestbed, type Testbed } from '../support/testbed.js';
+import { SHIPPED_CADDYFILE, adaptForLoopback, runCaddy, type RunningCaddy } from './caddy-support.js';
+
+const require = createRequire(import.meta.url);
+/** The long call: 7 progress notifications, one every 2 s, 14 s in all (> read_header 10 s). */
+const DURATION_S = 14;
+const STEPS = 7;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Event { event: string; t: number; [k: string]: unknown }
+
+/** Runs test/deploy/caddy-e2e-client.ts with Caddy's root CA trusted; returns its JSON events. */
+async function client(caCertFile: string, env: Record<string, string>): Promise<Event[]> {
+  const r = await execa(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'caddy-e2e-client.ts')], {
+    cwd: repoRoot,
+    env: { NODE_EXTRA_CA_CERTS: caCertFile, ...env },
+    reject: false,
+    timeout: 120_000,
+  });
+  const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Event);
+  const fatal = events.find((e) => e.event === 'fatal');
+  if (r.exitCode !== 0 || fatal) throw new Error(`client failed (exit ${r.exitCode}): ${String(fatal?.message ?? '')}\n${r.stderr.slice(-2000)}`);
+  return events;
+}
+
+/** GET through Caddy with node:https, trusting its CA; `host` overrides the Host header only (SNI stays localhost). */
+function httpsGet(url: string, ca: string, host?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, servername: 'localhost', headers: host ? { host } : {} }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('Caddy 2.6.2 with the shipped Caddyfile in front of the broker (HTTPS, tls internal)', () => {
+  let tb: Testbed;
+  let broker: RunningBroker;
+  let caddy: RunningCaddy | undefined;
+  let ports: { httpsPort: number; httpPort: number; adminPort: number; upstreamPort: number };
+  let publicUrl: string;
+  let caFile: string;
+  let scratch: string;
+  let accessToken = '';
+
+  const startCaddy = async (extra: (text: string) => string = (t) => t) => {
+    const text = extra(adaptForLoopback(readFileSync(SHIPPED_CADDYFILE, 'utf8'), ports));
+    caddy = await runCaddy(text, async () => (await fetch(`http://127.0.0.1:${ports.adminPort}/config/`)).ok);
+    writeFileSync(caFile, caddy.rootCaPem);
+  };
+  const stopCaddy = async () => {
+    await caddy?.stop();
+    caddy = undefined;
+  };
+
+  beforeAll(async () => {
+    tb = sharedTestbed();
+    ports = { httpsPort: await freePort(), httpPort: await freePort(), adminPort: await freePort(), upstreamPort: await freePort() };
+    publicUrl = `https://localhost:${ports.httpsPort}`;
+    scratch = mkdtempSync(join(tmpdir(), 'caddy-e2e-'));
+    caFile = join(scratch, 'caddy-root.crt');
+    const app = await createOAuthApp(tb, { redirectUris: [`${publicUrl}/oauth/callback`], name: `caddy-e2e-${ports.httpsPort}` });
+    const config = loadConfig({
+      FJMCP_PUBLIC_URL: publicUrl,
+      FJMCP_LISTEN_HOST: '127.0.0.1',
+      FJMCP_LISTEN_PORT: String(ports.upstreamPort),
+      FJMCP_DATA_DIR: join(scratch, 'data'),
+      FJMCP_FORGE_URL: tb.giteaUrl,
+      FJMCP_FORGE_CLIENT_ID: app.clientId,
+      FJMCP_FORGE_CLIENT_SECRET: app.clientSecret,
+      FJMCP_ENCRYPTION_KEYS: randomBytes(32).toString('base64'),
+      FJMCP_TRUST_PROXY: 'true',
+      FJMCP_CHILD_PRESET: 'custom',
+      FJMCP_CHILD_COMMAND: process.execPath,
+      FJMCP_CHILD_ARGS: JSON.stringify([require.resolve('@modelcontextprotocol/server-everything/dist/index.js'), 'stdio']),
+      FJMCP_CHILD_TOKEN_ENV: 'FORGE_TOKEN',
+      FJMCP_CHILD_STOP_GRACE_MS: '1000',
+      FJMCP_LOG_LEVEL: 'warn',
+      PATH: process.env.PATH,
+    });
+    const logs: string[] = [];
+    const sink = new Writable({ write: (c: Buffer, _e, cb) => (logs.push(c.toString()), cb()) });
+    broker = await startServer(config, { log: createLogger(config.logLevel, sink), defaultMetrics: false });
+    await startCaddy();
+  }, 120_000);
+
+  afterAll(async () => {
+    await stopCaddy();
+    await broker?.close(2_000);
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('signs a person in over HTTPS through Caddy (metadata, DCR, consent, Gitea, callback, token) and relays tool calls', async () => {
+    const [ev] = (await client(caFile, { E2E_MODE: 'signin', E2E_PUBLIC_URL: publicUrl, E2E_TESTBED: JSON.stringify(tb) })).filter((e) => e.event === 'signed-in');
+    expect(ev).toBeDefined();
+    expect(ev!.issuer).toBe(publicUrl);
+    expect(ev!.resource).toBe(`${publicUrl}/mcp`);
+    expect(String(ev!.authorizationUrl).startsWith(`${publicUrl}/authorize?`)).toBe(true);
+    expect(ev!.callbackIss).toBe(publicUrl);
+    expect(ev!.tools).toContain('trigger-long-running-operation');
+    expect(ev!.echo).toContain('through caddy');
+    accessToken = String(ev!.accessToken);
+  }, 90_000);
+
+  it('streams progress of a 14 s tool call unbuffered: the first event arrives long before the call ends (flush_interval -1, no stream timeout)', async () => {
+    expect(accessToken, 'needs the sign-in test').not.toBe('');
+    const events = await client(caFile, {
+      E2E_MODE: 'call', E2E_PUBLIC_URL: publicUrl, E2E_ACCESS_TOKEN: accessToken, E2E_DURATION_S: String(DURATION_S), E2E_STEPS: String(STEPS),
+    });
+    const start = events.find((e) => e.event === 'call-start')!.t;
+    const progress = events.filter((e) => e.event === 'progress').map((e) => e.t - start);
+    const result = events.find((e) => e.event === 'result');
+    expect(result, JSON.stringify(events)).toBeDefined();
+    expect(String(result!.text)).toContain(`Duration: ${DURATION_S} seconds`);
+    const end = result!.t - start;
+    expect(end).toBeGreaterThanOrEqual(DURATION_S * 1000 - 500);
+    expect(progress.length).toBeGreaterThanOrEqual(STEPS - 1);
+    // Unbuffered: the first progress comes after ~2 s, not at the end; the rest arrive as they happen.
+    expect(progress[0]!).toBeLessThan(5_000);
+    expect(end - progress[0]!).toBeGreaterThan(8_000);
+    for (let i = 1; i < progress.length; i++) expect(progress[i]! - progress[i - 1]!).toBeGreaterThan(1_000);
+  }, 90_000);
+
+  it('publishes only the broker routes: /metrics and unknown paths are 404, /healthz answers', async () => {
+    const ca = caddy!.rootCaPem;
+    expect((await httpsGet(`${publicUrl}/metrics`, ca)).status).toBe(404);
+    expect((await httpsGet(`${publicUrl}/debug/pprof`, ca)).status).toBe(404);
+    expect((await httpsGet(`${publicUrl}/healthz`, ca)).status).toBe(200);
+  });
+
+  it('answers 421 when the Host header differs from the TLS server name (strict_sni_host)', async () => {
+    const r = await httpsGet(`${publicUrl}/.well-known/oauth-authorization-server`, caddy!.rootCaPem, `evil.example:${ports.httpsPort}`);
+    expect(r.status).toBe(421);
+  });
+
+  it('control: with a 5 s server write timeout added, the same measurement sees the stream cut', async () => {
+    expect(accessToken, 'needs the sign-in test').not.toBe('');
+    await stopCaddy();
+    await startCaddy((text) => text.replace('\t\t\tread_header 10s\n', '\t\t\tread_header 10s\n\t\t\twrite 5s\n'));
+    const events = await client(caFile, {
+      E2E_MODE: 'call', E2E_PUBLIC_URL: publicUrl, E2E_ACCESS_TOKEN: accessToken, E2E_DURATION_S: String(DURATION_S), E2E_STEPS: String(STEPS), E2E_TIMEOUT_S: '10',
+    });
+    const start = events.find((e) => e.event === 'call-start')!.t;
+    const progress = events.filter((e) => e.event === 'progress').map((e) => e.t - start);
+    expect(events.find((e) => e.event === 'result'), JSON.stringify(events)).toBeUndefined();
+    expect(progress.every((t) => t < 6_000), JSON.stringify(events)).toBe(true);
+  }, 90_000);
+});
