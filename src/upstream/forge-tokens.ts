@@ -123,15 +123,8 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
   async function refreshPerson(personId: string): Promise<Current> {
     const row = store.get(personId);
     if (!row) throw new ForgeGrantEndedError('no forge tokens for this person; sign in again');
-    if (!needsRefresh(row, clock())) return { accessToken: open(row).accessToken, expiresAt: row.expiresAt };
-    let pair: TokenPair;
-    try {
-      pair = open(row);
-    } catch (err) {
-      if (!(err instanceof SealError)) throw err;
-      endGrant(row, 'sealed tokens cannot be opened (encryption key removed?)');
-      throw new ForgeGrantEndedError('stored forge tokens cannot be opened; sign in again', { cause: err });
-    }
+    const pair = openOrEnd(row);
+    if (!needsRefresh(row, clock())) return { accessToken: pair.accessToken, expiresAt: row.expiresAt }; // refreshed meanwhile
     if (!pair.refreshToken) {
       if (clock() < row.expiresAt) return { accessToken: pair.accessToken, expiresAt: row.expiresAt };
       endGrant(row, 'access token expired and the forge issued no refresh token');
@@ -177,7 +170,18 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
 
   /** Current token of a row as stored (no refresh). */
   function fromRow(row: ForgeTokenRow): Current {
-    return { accessToken: open(row).accessToken, expiresAt: row.expiresAt };
+    return { accessToken: openOrEnd(row).accessToken, expiresAt: row.expiresAt };
+  }
+
+  /** {@link open}, ending the grant when no configured key opens the row (key removed from the ring). */
+  function openOrEnd(row: ForgeTokenRow): TokenPair {
+    try {
+      return open(row);
+    } catch (err) {
+      if (!(err instanceof SealError)) throw err;
+      endGrant(row, 'sealed tokens cannot be opened (encryption key removed?)');
+      throw new ForgeGrantEndedError('stored forge tokens cannot be opened; sign in again', { cause: err });
+    }
   }
 
   return {
@@ -190,15 +194,7 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
     async current(personId) {
       const row = store.get(personId);
       if (!row) throw new ForgeGrantEndedError('no forge tokens for this person; sign in again');
-      if (!needsRefresh(row, clock())) {
-        try {
-          return fromRow(row);
-        } catch (err) {
-          if (!(err instanceof SealError)) throw err;
-          endGrant(row, 'sealed tokens cannot be opened (encryption key removed?)');
-          throw new ForgeGrantEndedError('stored forge tokens cannot be opened; sign in again', { cause: err });
-        }
-      }
+      if (!needsRefresh(row, clock())) return fromRow(row);
       // Single flight: concurrent callers for one person share one forge refresh.
       let p = inflight.get(personId);
       if (!p) {
