@@ -42,9 +42,9 @@ function freePort(): Promise<number> {
 
 interface Event { event: string; t: number; [k: string]: unknown }
 
-/** Runs test/deploy/caddy-e2e-client.ts with Caddy's root CA trusted; returns its JSON events. */
+/** Runs test/deploy/deploy-client.ts with Caddy's root CA trusted; returns its JSON events. */
 async function client(caCertFile: string, env: Record<string, string>): Promise<Event[]> {
-  const r = await execa(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'caddy-e2e-client.ts')], {
+  const r = await execa(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'deploy-client.ts')], {
     cwd: repoRoot,
     env: { NODE_EXTRA_CA_CERTS: caCertFile, ...env },
     reject: false,
@@ -134,7 +134,7 @@ describe('Caddy 2.6.2 with the shipped Caddyfile in front of the broker (HTTPS, 
     expect(String(ev!.authorizationUrl).startsWith(`${publicUrl}/authorize?`)).toBe(true);
     expect(ev!.callbackIss).toBe(publicUrl);
     expect(ev!.tools).toContain('trigger-long-running-operation');
-    expect(ev!.echo).toContain('through caddy');
+    expect(ev!.toolText).toContain('through caddy');
     accessToken = String(ev!.accessToken);
   }, 90_000);
 

@@ -1,11 +1,12 @@
 /**
- * @module test/deploy/caddy-e2e-client
- * The client side of test/deploy/caddy-e2e.test.ts, run as its own process so that Node trusts
- * Caddy's internal root CA through NODE_EXTRA_CA_CERTS (read only at process start) for every
- * fetch: the SDK client's and the headless browser's. Talks only HTTPS to the broker's public URL.
- * Prints one JSON object per line on stdout; the test asserts on them.
+ * @module test/deploy/deploy-client
+ * The MCP client side of the deployment tests (caddy-e2e, init), run as its own process so that
+ * Node trusts Caddy's internal root CA through NODE_EXTRA_CA_CERTS (read only at process start)
+ * for every fetch: the SDK client's and the headless browser's. Talks only to the broker's public
+ * URL. Prints one JSON object per line on stdout; the tests assert on them.
  *
- *   E2E_MODE=signin  E2E_PUBLIC_URL E2E_TESTBED(JSON)            → {event:'signed-in', accessToken, …}
+ *   E2E_MODE=signin  E2E_PUBLIC_URL E2E_TESTBED(JSON) [E2E_TOOL (default echo)]
+ *                    → {event:'signed-in', accessToken, tools, toolText, …}
  *   E2E_MODE=call    E2E_PUBLIC_URL E2E_ACCESS_TOKEN E2E_DURATION_S E2E_STEPS [E2E_TIMEOUT_S]
  *                    → {event:'call-start'}, {event:'progress', …}*, {event:'result'|'error', …}
  * Every event carries `t`, milliseconds since the process's start of the phase.
@@ -45,7 +46,8 @@ async function signin(): Promise<void> {
   const c2 = new Client({ name: 'caddy-e2e', version: '0.0.0' });
   await c2.connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider }));
   const tools = await c2.listTools();
-  const echo = (await c2.callTool({ name: 'echo', arguments: { message: 'through caddy' } })) as { content: { text: string }[] };
+  const tool = process.env.E2E_TOOL ?? 'echo';
+  const called = (await c2.callTool({ name: tool, arguments: tool === 'echo' ? { message: 'through caddy' } : {} })) as { content: { text: string }[] };
   await c2.close();
   emit('signed-in', {
     issuer: meta.issuer,
@@ -54,7 +56,7 @@ async function signin(): Promise<void> {
     callbackIss: location.searchParams.get('iss'),
     accessToken: provider.tokens()!.access_token,
     tools: tools.tools.map((t) => t.name),
-    echo: echo.content[0]?.text,
+    toolText: called.content[0]?.text,
   });
 }
 

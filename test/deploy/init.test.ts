@@ -12,7 +12,6 @@ import { execa } from 'execa';
 import { runInit } from '../../src/cli/init.js';
 import { basicAuth, parseEnvFile, repoRoot, sharedTestbed, type Testbed } from '../support/testbed.js';
 import { createServer } from 'node:net';
-import { signInWithGitea } from '../support/gitea-oauth.js';
 
 /** A free loopback TCP port (test/support/broker.ts has one too, but importing it loads the whole server). */
 function freePort(): Promise<number> {
@@ -86,19 +85,26 @@ describe('fjmcp-broker init (Gitea 1.26 test bed)', () => {
     expect(r.stdout).toContain('https://mcp.example.test/oauth/callback');
   });
 
-  it('writes an env file that starts a working broker (node --env-file … serve) whose forge credentials sign a user in', async () => {
+  it('writes an env file that starts a working broker (node --env-file … serve): a person signs in through it and a forge tool call answers as them', async () => {
     const port = await freePort();
     const publicUrl = `http://127.0.0.1:${port}`;
     const out = join(dir, 'b.env');
     const r = await init(['--forge-url', tb.giteaUrl, '--public-url', publicUrl, '--out', out], { FJMCP_INIT_FORGE_TOKEN: token });
     expect(r.code, r.stderr).toBe(0);
-    const fileEnv = parseEnvFile(out);
     const dataDir = mkdtempSync(join(dir, 'data-'));
-    // What an operator runs without a container (the env file as written; the port and data dir
-    // come from the process environment, which node --env-file does not override).
+    expect(tb.children.npmGiteaMcp, 'the test bed installs npm gitea-mcp').toBeTruthy();
+    // What an operator runs without a container: the env file exactly as written. The process
+    // environment adds what the container image would set (port, data dir, child command), which
+    // node --env-file does not override.
     const broker = execa(process.execPath, [`--env-file=${out}`, '--import', 'tsx', join(repoRoot, 'src/main.ts'), 'serve'], {
       cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', FJMCP_LISTEN_PORT: String(port), FJMCP_DATA_DIR: dataDir },
+      env: {
+        PATH: process.env.PATH ?? '',
+        FJMCP_LISTEN_PORT: String(port),
+        FJMCP_DATA_DIR: dataDir,
+        FJMCP_CHILD_COMMAND: process.execPath,
+        FJMCP_CHILD_ARGS: JSON.stringify([tb.children.npmGiteaMcp]),
+      },
       extendEnv: false,
       reject: false,
       all: true,
@@ -112,20 +118,24 @@ describe('fjmcp-broker init (Gitea 1.26 test bed)', () => {
         if (!health) await new Promise((res) => setTimeout(res, 100));
       }
       expect(health?.status, 'broker did not answer /healthz').toBe(200);
-      const meta = (await (await fetch(`${publicUrl}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
-      expect(meta.issuer).toBe(publicUrl);
-      // The registered client ID, secret and redirect URI are the ones Gitea accepts for a code grant.
-      const signIn = await signInWithGitea(tb, 'bob', {
-        client: { clientId: fileEnv.FJMCP_FORGE_CLIENT_ID!, clientSecret: fileEnv.FJMCP_FORGE_CLIENT_SECRET!, redirectUri: `${publicUrl}/oauth/callback` },
+      // Full sign-in through the broker (DCR, consent, Gitea with the registered app, callback, token), then a tool call.
+      const c = await execa(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'deploy-client.ts')], {
+        cwd: repoRoot,
+        env: { E2E_MODE: 'signin', E2E_PUBLIC_URL: publicUrl, E2E_TESTBED: JSON.stringify(tb), E2E_TOOL: 'user__get_my_userinfo' },
+        reject: false,
+        timeout: 60_000,
       });
-      expect(signIn.tokens.access_token).toBeTruthy();
+      const ev = c.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === 'signed-in');
+      expect(ev, `${c.stdout}\n${c.stderr}`).toBeDefined();
+      expect(ev!.issuer).toBe(publicUrl);
+      expect(String(ev!.toolText)).toContain(tb.users.alice.login);
     } finally {
       broker.kill('SIGTERM');
       const done = await broker;
       if (done.exitCode !== 0) console.error(done.all);
     }
     expect(broker.exitCode).toBe(0);
-  });
+  }, 90_000);
 
   it('refuses to overwrite an existing file without --force and registers nothing then', async () => {
     const out = join(dir, 'c.env');
