@@ -181,7 +181,11 @@ export function createForgeClient(deps: ForgeClientDeps): ForgeClient {
     async exchangeCode({ code, codeVerifier }) {
       const as = await discover();
       // The caller (the broker's callback) has already matched `state` against its transaction.
-      const params = oauth.validateAuthResponse(as, client, new URLSearchParams({ code }), oauth.skipStateCheck);
+      // Gitea/Forgejo send no RFC 9207 `iss` on the callback; should a forge advertise it, the
+      // callback is where it must be checked, so it is restated here only to satisfy the library.
+      const callback = new URLSearchParams({ code });
+      if (as.authorization_response_iss_parameter_supported) callback.set('iss', as.issuer);
+      const params = oauth.validateAuthResponse(as, client, callback, oauth.skipStateCheck);
       const res = await post('authorization code', () =>
         oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, redirectUri, codeVerifier, http()),
       );
