@@ -63,8 +63,8 @@ export function ConsentPage({ view }: { view: ConsentView }) {
       ) : null}
       {view.loopbackOnly ? (
         <div class="note caution" role="note">
-          This client only returns to your own computer (<code>{view.redirectHost}</code>). That is normal for desktop tools
-          such as Claude Code or MCP Inspector — and it means any program on this computer could have started this request.
+          {'This client only returns to your own computer ('}<code>{view.redirectHost}</code>
+          {'). That is normal for desktop tools such as Claude Code or MCP Inspector — and it means any program on this computer could have started this request.'}
         </div>
       ) : null}
 

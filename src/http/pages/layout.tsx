@@ -3,12 +3,13 @@
  * The shell of the broker's browser pages (consent, errors): inline CSS only (the CSP allows
  * nothing else), and the security headers every such page carries.
  */
+import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 
 const CSS = `
 *{box-sizing:border-box}
 body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:#eef1f5;
-  font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;padding:1.5rem}
+  font:16px/1.5 -apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans","DejaVu Sans","Liberation Sans",sans-serif;color:#1f2328;padding:1.5rem}
 main{background:#fff;max-width:34rem;width:100%;border-radius:14px;box-shadow:0 1px 3px rgba(0,0,0,.08),0 8px 24px rgba(0,0,0,.06);
   padding:2rem 2rem 1.5rem}
 .brand{font-size:.8rem;letter-spacing:.06em;text-transform:uppercase;color:#656d76;margin:0 0 .75rem}
@@ -36,7 +37,8 @@ export function Layout(props: { title: string; children: Child }) {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="no-referrer" />
         <title>{props.title}</title>
-        <style>{CSS}</style>
+        {/* raw: a constant of ours; escaping would turn its quotes into &quot;, which CSS does not decode. */}
+        <style>{raw(CSS)}</style>
       </head>
       <body>
         <main>{props.children}</main>
