@@ -25,7 +25,7 @@ describe('deploy/podman/fjmcp-broker.container', () => {
     ]);
     for (const line of ok) {
       for (const flag of ['-v fjmcp-broker-data:/data', '--publish 127.0.0.1:8787:8787', '--read-only', '--cap-drop=all', '--security-opt=no-new-privileges',
-        '--env-file %h/.config/fjmcp-broker/fjmcp-broker.env', '--health-cmd', '--health-on-failure kill', '--label io.containers.autoupdate=local']) {
+        '--env-file %h/.config/fjmcp-broker/fjmcp-broker.env', '--health-cmd', '--health-on-failure kill', '--env FJMCP_TRUST_PROXY=true', '--label io.containers.autoupdate=local']) {
         expect(line).toContain(flag);
       }
       expect(line.endsWith(' localhost/fjmcp-broker:latest')).toBe(true);
