@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
-import { createAudit } from '../../src/ops/audit.js';
+import { createAudit, type Audit } from '../../src/ops/audit.js';
 import { silentLogger } from '../../src/ops/log.js';
 import { openDb, type Db } from '../../src/store/db.js';
 import { createForgeTokenStore, type ForgeTokenStore } from '../../src/store/forge-tokens-store.js';
@@ -22,6 +22,8 @@ interface Rig {
   tokens: ForgeTokens;
   store: ForgeTokenStore;
   ended: string[];
+  /** Audit events as [event, fields] in order. */
+  audited: [string, Record<string, unknown>][];
   refreshCalls: () => number;
   skip(ms: number): void;
 }
@@ -54,9 +56,11 @@ describe.each([
     dbs.push(db);
     const store = createForgeTokenStore(db);
     const ended: string[] = [];
-    const tokens = createForgeTokens({ config, store, forge, log: silentLogger, audit: createAudit(silentLogger), clock, retryDelaysMs: [50, 100] });
+    const audited: Rig['audited'] = [];
+    const audit: Audit = (event, fields) => audited.push([event, fields]);
+    const tokens = createForgeTokens({ config, store, forge, log: silentLogger, audit, clock, retryDelaysMs: [50, 100] });
     tokens.onGrantEnded((p) => ended.push(p));
-    return { forge, tokens, store, ended, refreshCalls: () => calls, skip: (ms) => (now += ms) };
+    return { forge, tokens, store, ended, audited, refreshCalls: () => calls, skip: (ms) => (now += ms) };
   }
 
   it('never locks out two sign-ins of one person: newest token set shared, 5 concurrent current() after expiry refresh once', async () => {
@@ -74,6 +78,8 @@ describe.each([
       expect(await r.forge.identify(got[0]!.accessToken)).toMatchObject({ id: first.identity.id, login: 'alice' });
     }
     expect(r.ended).toEqual([]);
+    expect(r.audited.map(([e]) => e)).toEqual(['forge.refreshed', 'forge.refreshed']);
+    expect(JSON.stringify(r.audited)).not.toMatch(/eyJ/); // no token in the audit trail
   });
 
   it('refreshes single-flight: 10 concurrent current() inside the margin make one forge refresh', async () => {
@@ -131,6 +137,7 @@ describe.each([
     r.skip((TTL_S + 1) * 1000);
     await expect(r.tokens.current(bob.identity.id)).rejects.toThrow(/invalid_grant: grant does not exist/);
     expect(r.ended).toEqual([bob.identity.id]);
+    expect(r.audited).toEqual([['forge.grant_ended', expect.objectContaining({ personId: bob.identity.id, login: 'bob', reason: expect.stringMatching(/invalid_grant/) })]]);
     expect(r.store.get(bob.identity.id)).toBeUndefined();
     await expect(r.tokens.current(bob.identity.id)).rejects.toThrow(ForgeGrantEndedError);
   });
