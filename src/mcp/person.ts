@@ -32,6 +32,8 @@ export class Person {
   readonly sessions = new Set<Session>();
   login: string;
   token = '';
+  /** Expiry of {@link token}, ms since the epoch: a token that expires later is the newer one. */
+  tokenExpiresAt = 0;
   link: ChildLink | undefined;
   readonly draining = new Set<ChildLink>();
   lastActivity = Date.now();
@@ -61,9 +63,12 @@ export class Person {
    * a swap: the running child drains (stopped once its in-flight calls end); the next request
    * starts a child with the new token.
    */
-  useToken(token: string): void {
+  useToken(token: string, expiresAt: number): void {
     if (token === this.token) return;
+    // A client still holding an older token (its request raced a refresh) must not swap back.
+    if (this.token && expiresAt < this.tokenExpiresAt) return;
     this.token = token;
+    this.tokenExpiresAt = expiresAt;
     const old = this.link;
     if (old && old.token !== token) {
       this.link = undefined;
@@ -84,35 +89,37 @@ export class Person {
   }
 
   async #start(): Promise<ChildLink> {
-    const wait = this.#backoffMs();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const token = this.token;
-    this.env.reserveChild();
-    let proc: ChildProcess;
-    try {
-      proc = await this.env.spawn(this, token);
-    } catch (err) {
-      this.env.releaseChild();
-      this.#noteCrash();
-      throw err;
+    for (;;) {
+      const wait = this.#backoffMs();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const token = this.token;
+      this.env.reserveChild();
+      let proc: ChildProcess;
+      try {
+        proc = await this.env.spawn(this, token);
+      } catch (err) {
+        this.env.releaseChild();
+        this.#noteCrash();
+        throw err;
+      }
+      const link = new ChildLink(proc, token, () => this.sessions, this.env.log);
+      void proc.exited.then((exit) => this.#exited(link, exit));
+      try {
+        await link.initialize();
+      } catch (err) {
+        void proc.stop('initialize-failed');
+        throw err;
+      }
+      if (this.token !== token) {
+        // The token changed while this child started: it serves nothing; start another.
+        this.#drain(link, 'token-refreshed');
+        continue;
+      }
+      this.link = link;
+      this.env.childStarted(this, link);
+      await this.#replay(link);
+      return link;
     }
-    const link = new ChildLink(proc, token, () => this.sessions, this.env.log);
-    void proc.exited.then((exit) => this.#exited(link, exit));
-    try {
-      await link.initialize();
-    } catch (err) {
-      void proc.stop('initialize-failed');
-      throw err;
-    }
-    if (this.token !== token) {
-      // The token changed while this child started: it serves nothing new.
-      this.#drain(link, 'token-refreshed');
-      return this.child();
-    }
-    this.link = link;
-    this.env.childStarted(this, link);
-    await this.#replay(link);
-    return link;
   }
 
   /** Re-establishes what the person's sessions set up on the previous child. */

@@ -43,6 +43,7 @@ export function createRelay(deps: RelayDeps): Relay {
 
   const gChildren = metrics.gauge('fjmcp_relay_children', 'MCP child processes running');
   const gSessions = metrics.gauge('fjmcp_relay_sessions', 'MCP sessions known to this process');
+  const gStreams = metrics.gauge('fjmcp_relay_open_streams', 'SSE streams (POST replies and GET streams) open to clients');
   const cStarts = metrics.counter('fjmcp_relay_child_starts_total', 'MCP child processes started');
   const cExits = metrics.counter('fjmcp_relay_child_exits_total', 'MCP child processes ended, by reason', ['reason']);
 
@@ -89,10 +90,12 @@ export function createRelay(deps: RelayDeps): Relay {
       gSessions.set(sessions.size);
     },
     streamOpened: () => {
+      gStreams.inc();
       person.openStreams++;
       person.lastActivity = Date.now();
     },
     streamClosed: () => {
+      gStreams.dec();
       person.openStreams--;
       person.lastActivity = Date.now();
     },
@@ -103,7 +106,7 @@ export function createRelay(deps: RelayDeps): Relay {
     if (!person) persons.set(p.personId, (person = new Person(p.personId, p.login, personEnv)));
     person.login = p.login;
     person.lastActivity = Date.now();
-    person.useToken(p.forgeAccessToken);
+    person.useToken(p.forgeAccessToken, p.forgeTokenExpiresAt);
     return person;
   }
 

@@ -34,10 +34,14 @@ export const CONFORMANCE_FIXTURE = {
 
 export const STANDIN_PERSON_HEADER = 'x-standin-person';
 export const STANDIN_TOKEN_HEADER = 'x-standin-forge-token';
+export const STANDIN_EXPIRES_HEADER = 'x-standin-forge-token-expires';
+/** A fixed expiry (2100-01-01), so one token always carries the same expiry. */
+const STANDIN_DEFAULT_EXPIRY = 4_102_444_800_000;
 
 /**
  * Stand-in for the bearer check: the person comes from `x-standin-person`, their forge token
- * from `x-standin-forge-token` (default `tok-<person>`); no header → 401.
+ * from `x-standin-forge-token` (default `tok-<person>`), its expiry (ms) from
+ * `x-standin-forge-token-expires`; no person header → 401.
  */
 export async function standinAuthenticate(req: Request): Promise<Principal | Response> {
   const personId = req.headers.get(STANDIN_PERSON_HEADER);
@@ -49,7 +53,7 @@ export async function standinAuthenticate(req: Request): Promise<Principal | Res
     grantId: `standin-grant-${personId}`,
     scopes: [],
     forgeAccessToken: req.headers.get(STANDIN_TOKEN_HEADER) ?? `tok-${personId}`,
-    forgeTokenExpiresAt: Date.now() + 3600_000,
+    forgeTokenExpiresAt: Number(req.headers.get(STANDIN_EXPIRES_HEADER) ?? STANDIN_DEFAULT_EXPIRY),
   };
 }
 
@@ -75,6 +79,8 @@ export interface RunningRelay {
   port: number;
   relay: Relay;
   config: Config;
+  /** Current value of a relay gauge, e.g. `fjmcp_relay_open_streams`. */
+  gauge(name: string): Promise<number>;
   /** Stops the HTTP server and the relay (every child). */
   close(): Promise<void>;
 }
@@ -93,6 +99,10 @@ export async function startRelay(config: Config, port = 0): Promise<RunningRelay
     port: bound,
     relay,
     config,
+    async gauge(name) {
+      const m = await metrics.registry.getSingleMetric(name)?.get();
+      return m?.values[0]?.value ?? 0;
+    },
     async close() {
       await relay.shutdown(0);
       (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
@@ -102,8 +112,12 @@ export async function startRelay(config: Config, port = 0): Promise<RunningRelay
 }
 
 /** Headers that make the stand-in authenticate `person` (optionally with a given forge token). */
-export function personHeaders(person: string, token?: string): Record<string, string> {
-  return { [STANDIN_PERSON_HEADER]: person, ...(token ? { [STANDIN_TOKEN_HEADER]: token } : {}) };
+export function personHeaders(person: string, token?: string, expiresAt?: number): Record<string, string> {
+  return {
+    [STANDIN_PERSON_HEADER]: person,
+    ...(token ? { [STANDIN_TOKEN_HEADER]: token } : {}),
+    ...(expiresAt ? { [STANDIN_EXPIRES_HEADER]: String(expiresAt) } : {}),
+  };
 }
 
 /** Live (non-zombie) processes whose environment holds `marker` (each test run uses its own). */
