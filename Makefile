@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 NPM_INSTALL_STAMP := node_modules/.package-lock.json
+IMAGE ?= localhost/fjmcp-broker
+MCP_CHILD ?= forgejo-mcp
+VERSION := $(shell node -p "require('./package.json').version")
 
 .PHONY: help install build typecheck test test-unit demo bench testbed-build image image-run clean
 
@@ -31,6 +34,14 @@ demo: install testbed-build ## run the broker in front of a local Gitea; Ctrl-C 
 
 bench: install ## relay latency benchmark (figures as ratios against direct stdio)
 	npm run bench
+
+image: ## build the container image with podman (MCP_CHILD=forgejo-mcp|gitea-mcp)
+	podman build -f Containerfile --build-arg MCP_CHILD=$(MCP_CHILD) -t $(IMAGE):$(VERSION) -t $(IMAGE):latest .
+
+image-run: ## run the image on 127.0.0.1:8787 with ./fjmcp-broker.env and the fjmcp-broker-data volume
+	@test -f fjmcp-broker.env || { echo "no ./fjmcp-broker.env: run fjmcp-broker init first" >&2; exit 2; }
+	podman run --rm -it --name fjmcp-broker -p 127.0.0.1:8787:8787 --env-file fjmcp-broker.env -v fjmcp-broker-data:/data \
+	  --read-only --cap-drop=all --security-opt=no-new-privileges $(IMAGE):latest
 
 clean: ## remove build output and test artifacts
 	rm -rf dist test-artifacts
