@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { auth, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { createServer, type Server } from 'node:http';
 import { signInThroughBroker } from '../support/broker-consent.js';
 import { HeadlessOAuthProvider } from '../support/oauth-client.js';
@@ -17,9 +17,12 @@ import { sharedTestbed } from '../support/testbed.js';
 const tb = sharedTestbed();
 const CIMD_URL = 'https://cimd-client.test.example/oauth/client.json';
 let broker: OAuthTestBroker;
+let offsetMs = 0;
 let cimdServer: Server;
 let cimdPort = 0;
 const REDIRECT = 'http://127.0.0.1:53682/callback';
+let dcrProvider: HeadlessOAuthProvider;
+let cimdProvider: HeadlessOAuthProvider;
 
 /** Serves the CIMD document from loopback; the injected fetch maps the public-looking URL to it. */
 const cimdFetch: typeof fetch = async (input, init) => {
@@ -43,7 +46,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => cimdServer.listen(0, '127.0.0.1', () => r()));
   cimdPort = (cimdServer.address() as { port: number }).port;
-  broker = await startOAuthBroker({ testbed: tb, cimdFetch });
+  broker = await startOAuthBroker({ testbed: tb, cimdFetch, clock: () => Date.now() + offsetMs });
 });
 afterAll(async () => {
   await broker?.stop();
@@ -84,6 +87,7 @@ describe('MCP SDK client OAuth flow against Gitea', () => {
     const me = await whoami(provider);
     expect(me).toMatchObject({ login: 'alice', forgeUser: 'alice', clientId: info!.client_id, scopes: ['mcp'] });
     console.info(`DCR sign-in from authorization URL to code: ${ms.toFixed(0)} ms`);
+    dcrProvider = provider;
   });
 
   it('signs in with a client ID metadata document as client_id (CIMD), fetched through the injected fetch', async () => {
@@ -93,5 +97,34 @@ describe('MCP SDK client OAuth flow against Gitea', () => {
     expect(provider.authorizationUrl!.searchParams.get('client_id')).toBe(CIMD_URL);
     const me = await whoami(provider);
     expect(me).toMatchObject({ login: 'bob', forgeUser: 'bob', clientId: CIMD_URL });
+    cimdProvider = provider;
+  });
+
+  it('keeps both sign-ins across a broker restart: clients, grants and tokens survive', async () => {
+    await broker.restart();
+    expect(await whoami(dcrProvider)).toMatchObject({ login: 'alice' });
+    expect(await whoami(cimdProvider)).toMatchObject({ login: 'bob' });
+  });
+
+  it('refreshes through the SDK (rotation), and a reuse of the old refresh token after the grace window kills the family', async () => {
+    const before = dcrProvider.tokens()!;
+    // With tokens saved, the SDK's auth() refreshes (RFC 6749 §6) instead of redirecting.
+    expect(await auth(dcrProvider, { serverUrl: broker.mcpUrl })).toBe('AUTHORIZED');
+    const after = dcrProvider.tokens()!;
+    expect(after.refresh_token).toMatch(/^mcpb_rt_/);
+    expect(after.refresh_token).not.toBe(before.refresh_token);
+    expect(await whoami(dcrProvider)).toMatchObject({ login: 'alice' });
+
+    offsetMs += 61_000; // past the default 60 s grace window
+    const stale = { ...dcrProvider.tokens()!, refresh_token: before.refresh_token! };
+    const thief = new HeadlessOAuthProvider({ redirectUrl: REDIRECT });
+    thief.saveClientInformation(dcrProvider.clientInformation()!);
+    thief.saveTokens(stale);
+    // The refresh is refused (invalid_grant); the SDK drops the tokens and falls back to a new sign-in.
+    expect(await auth(thief, { serverUrl: broker.mcpUrl })).toBe('REDIRECT');
+    expect(broker.logLines.some((l) => l.includes('"event":"family.revoked"'))).toBe(true);
+    // The whole family is revoked: the legitimate holder's newest tokens are dead too.
+    const res = await fetch(broker.mcpUrl, { method: 'POST', headers: { authorization: `Bearer ${after.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    expect(res.status).toBe(401);
   });
 });
