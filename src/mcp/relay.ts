@@ -14,7 +14,7 @@ import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
 import { dispatch } from './dispatch.js';
 import { Person, type PersonEnv } from './person.js';
-import { ACCEPTED_HEADER_VERSIONS, RPC, httpRpcError } from './protocol.js';
+import { ACCEPTED_HEADER_VERSIONS, RPC, httpRpcError, rpcError } from './protocol.js';
 import { Session, type SessionHooks } from './session.js';
 import { createSessionIdMinter } from './session-id.js';
 
@@ -88,6 +88,7 @@ export function createRelay(deps: RelayDeps): Relay {
       sessions.delete(s.id);
       person.sessions.delete(s);
       gSessions.set(sessions.size);
+      releaseSession(s);
     },
     streamOpened: () => {
       gStreams.inc();
@@ -100,6 +101,18 @@ export function createRelay(deps: RelayDeps): Relay {
       person.lastActivity = Date.now();
     },
   });
+
+  /**
+   * A closed session's calls are cancelled at the child and the child's requests to it are
+   * answered with an error, so neither side waits for a client that is gone.
+   */
+  function releaseSession(s: Session): void {
+    for (const [clientId, { link }] of [...s.inflight]) link.cancel(s, { requestId: clientId, reason: 'MCP session closed' });
+    for (const [downId, { link, childId }] of [...s.outgoing]) {
+      s.outgoing.delete(downId);
+      link.answer(childId, rpcError(childId, RPC.INTERNAL_ERROR, 'the MCP session that was asked has closed'));
+    }
+  }
 
   function personFor(p: Principal): Person {
     let person = persons.get(p.personId);
@@ -141,6 +154,15 @@ export function createRelay(deps: RelayDeps): Relay {
   const notFound = () => httpRpcError(404, RPC.SESSION_NOT_FOUND, 'Session not found');
 
   async function handle(req: Request, principal: Principal): Promise<Response> {
+    try {
+      return await route(req, principal);
+    } catch (err) {
+      log.error({ err: (err as Error).message, person: principal.personId }, 'mcp relay failed a request');
+      return httpRpcError(500, RPC.INTERNAL_ERROR, 'internal error in the MCP relay');
+    }
+  }
+
+  async function route(req: Request, principal: Principal): Promise<Response> {
     if (closing) return httpRpcError(503, RPC.SERVER_UNAVAILABLE, 'the broker is shutting down', { 'retry-after': '5' });
     const person = personFor(principal);
     const sid = req.headers.get('mcp-session-id');

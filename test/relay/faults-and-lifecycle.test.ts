@@ -107,6 +107,21 @@ describe('lifecycle', () => {
     await c.close();
   });
 
+  it('cancels a closed session\'s calls at the child (DELETE mid-call, MCP basic/transports §session-management)', async () => {
+    const r = await relay();
+    const who = personHeaders('del', `${marker}-del`);
+    const c = await connectClient('v2', r.url, who);
+    const hdr = { ...who, 'mcp-session-id': c.sessionId()!, 'mcp-protocol-version': '2025-11-25', accept: 'application/json, text/event-stream', 'content-type': 'application/json' };
+    const res = await fetch(r.url, { method: 'POST', headers: hdr, body: JSON.stringify({ jsonrpc: '2.0', id: 'd1', method: 'tools/call', params: { name: 'trigger-long-running-operation', arguments: { duration: 5, steps: 5 } } }) });
+    expect(await until(() => r.relay.stats().inFlight === 1)).toBe(true);
+    expect((await fetch(r.url, { method: 'DELETE', headers: hdr })).status).toBe(200);
+    expect(r.relay.stats().inFlight).toBe(0);
+    await res.body?.cancel();
+    const again = await connectClient('v1', r.url, who);
+    expect(textOf(await again.callTool('echo', { message: 'next' }))).toBe('Echo: next');
+    await again.close();
+  });
+
   it('drains on shutdown: a call in flight completes within the grace, then every child is stopped', async () => {
     const r = await startRelay(relayConfig(EVERYTHING));
     const c = await connectClient('v2', r.url, personHeaders('drain', `${marker}-drain`));
