@@ -119,7 +119,10 @@ export function createClientRegistry(deps: {
     if (!clientId) throw new OAuthError('invalid_client', 'client authentication is missing (send client_id)', { headers: challenge });
     let client: Client;
     try {
-      client = await resolve(clientId);
+      // A CIMD client already known here is authenticated from the stored copy: its codes and
+      // tokens were issued after validating the document, and a public client has no secret, so a
+      // refetch at every token request would only add a network dependency.
+      client = (isCimdClientId(clientId) ? fromRow(clientId) : undefined) ?? (await resolve(clientId));
     } catch (err) {
       if (err instanceof OAuthError) throw new OAuthError('invalid_client', err.description, { headers: challenge });
       throw err;

@@ -111,6 +111,15 @@ describe('refresh tokens (RFC 6749 §6, OAuth 2.1 §4.3.1)', () => {
     expect((await mcpStatus(broker.url, r1.body.access_token as string)).status).toBe(401);
   });
 
+  it('answers two concurrent refreshes of the same token with the same successor (Claude refreshes from two places)', async () => {
+    const { client, tokens } = await signInManually(tb, broker.url, 'alice');
+    const [a, b] = await Promise.all([refresh(client.clientId, tokens.refresh_token), refresh(client.clientId, tokens.refresh_token)]);
+    expect(a.status).toBe(200);
+    expect(b.status).toBe(200);
+    expect(a.body.refresh_token).toBe(b.body.refresh_token);
+    expect((await refresh(client.clientId, a.body.refresh_token as string)).status).toBe(200);
+  });
+
   it('refuses a refresh token presented by another client', async () => {
     const { tokens } = await signInManually(tb, broker.url, 'alice');
     const other = await registerTestClient(broker.url, ['http://127.0.0.1:53999/cb']);

@@ -122,3 +122,21 @@ describe('client registry with CIMD', () => {
     expect(reg.isNameVerified(c, 'https://elsewhere.example/cb')).toBe(false);
   });
 });
+
+describe('client authentication of CIMD clients', () => {
+  it('authenticates a known CIMD client from the stored copy, without refetching at the token endpoint', async () => {
+    let fetches = 0;
+    let now = 1_000_000;
+    const store = createClientStore(openDb(':memory:'));
+    const reg = createClientRegistry({ store, log: silentLogger, now: () => now, cimdFetch: async () => {
+      fetches++;
+      if (fetches > 1) throw new Error('network down');
+      return new Response(JSON.stringify(doc()), { status: 200, headers: { 'cache-control': 'no-store' } });
+    } });
+    await reg.resolve(URL_ID);
+    now += 1000;
+    const c = await reg.authenticate({ clientId: URL_ID });
+    expect(c.clientId).toBe(URL_ID);
+    expect(fetches).toBe(1);
+  });
+});
