@@ -6,6 +6,7 @@
  * child (ferro-labs/ai-gateway PR#121: env leaks through inherited environments).
  */
 import type { Config } from '../config.js';
+import { CHILD_PRESETS } from './presets.js';
 
 /** Variables copied from the broker's own environment when set. */
 export const CHILD_ENV_ALLOWLIST = ['PATH', 'LANG', 'LC_ALL', 'TZ'] as const;
@@ -34,6 +35,9 @@ export function buildChildEnv(
   env.HOME = home;
   // Extras are operator-set and non-secret; they may not override the token or URL variables.
   for (const [k, v] of Object.entries(child.extraEnv)) env[k] = v;
+  // A preset's fixed variables win over FJMCP_CHILD_ENV: forgejo-mcp's file-path upload (reads host
+  // files) stays off whatever the operator sets.
+  if (child.preset !== 'custom') for (const [k, v] of Object.entries(CHILD_PRESETS[child.preset].env)) env[k] = v;
   if (child.urlEnv && forgeUrl) env[child.urlEnv] = forgeUrl.replace(/\/+$/, '');
   env[child.tokenEnv] = token;
   return env;

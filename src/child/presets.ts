@@ -13,7 +13,7 @@ export interface ChildPreset {
   tokenEnv: string;
   /** Variable that carries the forge base URL. */
   urlEnv: string;
-  /** Fixed, non-secret variables. */
+  /** Fixed, non-secret variables; they win over FJMCP_CHILD_ENV (child/child-env.ts). */
   env: Record<string, string>;
 }
 
