@@ -51,7 +51,9 @@ export function guardSse(res: Response, signal: AbortSignal, onOpen: () => void,
                 return finish();
               }
               c.enqueue(r.value);
-              if ((c.desiredSize ?? 0) < 0) {
+              // Cut only when what waited *before* this chunk is over the bound, so one message
+              // larger than the bound (up to FJMCP_MAX_MESSAGE_BYTES) still goes through.
+              if (maxBuffered - (c.desiredSize ?? 0) - r.value.byteLength > maxBuffered) {
                 c.error(new Error(`SSE client too slow: more than ${maxBuffered} bytes waiting`));
                 return finish();
               }
