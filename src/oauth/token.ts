@@ -4,7 +4,7 @@
  * `grant_type` to one handler per grant. Responses carry `Cache-Control: no-store` (§5.1; set by
  * the http layer for success and error alike).
  */
-import type { ClientRegistry, PresentedCredentials, Client } from './clients.js';
+import type { PresentedCredentials, Client } from './clients.js';
 import type { AsContext, Params } from './context.js';
 import { OAuthError } from './errors.js';
 import { authorizationCodeGrant } from './grants/authorization-code.js';
@@ -19,7 +19,7 @@ const GRANT_HANDLERS: ReadonlyMap<string, GrantHandler> = new Map([
 ]);
 
 /** @throws {OAuthError} per RFC 6749 §5.2. */
-export async function tokenEndpoint(ctx: AsContext & { registry: ClientRegistry }, p: Params, creds: PresentedCredentials): Promise<TokenResponse> {
+export async function tokenEndpoint(ctx: AsContext, p: Params, creds: PresentedCredentials): Promise<TokenResponse> {
   const client = await ctx.registry.authenticate(creds);
   if (!p.grant_type) throw new OAuthError('invalid_request', 'grant_type is required');
   const handler = GRANT_HANDLERS.get(p.grant_type);
