@@ -81,6 +81,7 @@ export class ChildLink {
   /** A request of the broker's own (handshake, subscription replay). Resolves with the response. */
   request(method: string, params: Record<string, unknown>, timeoutMs = CHILD_INIT_TIMEOUT_MS): Promise<RpcMessage> {
     const id = this.#nextId++;
+    if (!this.proc.alive) return Promise.resolve(rpcError(id, RPC.SERVER_UNAVAILABLE, 'MCP server process has exited'));
     return new Promise<RpcMessage>((resolve) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
@@ -94,8 +95,9 @@ export class ChildLink {
 
   /** Forwards a client request under a fresh child id; maps its progress token. */
   forward(session: Downstream, msg: RpcMessage): void {
-    const childId = this.#nextId++;
     const clientId = msg.id as Id;
+    if (!this.proc.alive) return session.deliver(rpcError(clientId, RPC.SERVER_UNAVAILABLE, 'MCP server process has exited; retry'), clientId);
+    const childId = this.#nextId++;
     const p: Pending = { session, clientId };
     const meta = msg.params?._meta;
     if (meta && meta.progressToken !== undefined) {
