@@ -6,7 +6,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CookieJar, findForm, formData, HeadlessBrowser, parseForms } from '../support/headless-browser.js';
+import { CookieJar, findForm, formData, giteaLogin, HeadlessBrowser, parseForms } from '../support/headless-browser.js';
+import { sharedTestbed } from '../support/testbed.js';
 
 describe('CookieJar (RFC 6265 §5.3-5.4)', () => {
   it('keeps cookies per host and port', () => {
@@ -131,5 +132,24 @@ describe('HeadlessBrowser.follow', () => {
     expect(page.status).toBe(200);
     expect(page.body).toBe('a=1');
     expect(seen.at(-1)).toMatch(/^POST \/echo /);
+  });
+});
+
+describe('giteaLogin (Gitea 1.26 login form, no _csrf, no Origin)', () => {
+  it('signs a user in so that the session cookie opens pages that need a login', async () => {
+    const tb = sharedTestbed();
+    const anonymous = await new HeadlessBrowser().request(`${tb.giteaUrl}/user/settings`);
+    expect(anonymous.status).toBe(303);
+    expect(anonymous.location).toMatch(/\/user\/login/);
+    const jar = new CookieJar();
+    await giteaLogin(jar, tb.giteaUrl, tb.users.bob);
+    const settings = await new HeadlessBrowser({ jar }).request(`${tb.giteaUrl}/user/settings`);
+    expect(settings.status).toBe(200);
+    expect(settings.body).toContain('bob@example.test');
+  });
+
+  it('throws, naming the user, when Gitea rejects the password', async () => {
+    const tb = sharedTestbed();
+    await expect(giteaLogin(new HeadlessBrowser(), tb.giteaUrl, { login: 'bob', password: 'wrong-password' })).rejects.toThrow(/Gitea login as bob failed/);
   });
 });
