@@ -46,7 +46,37 @@ describe('child faults', () => {
   });
 });
 
+describe('restart backoff', () => {
+  it('restarts a crashing child at once the first time, then backs off (0.5 s, 1 s, …)', async () => {
+    const r = await startRelay(relayConfig({ command: '/bin/sh', args: ['-c', 'exit 1'] }));
+    running.push(r);
+    const init = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    const attempt = async () => {
+      const t = Date.now();
+      const res = await fetch(r.url, { method: 'POST', headers: { accept: 'application/json, text/event-stream', 'content-type': 'application/json', ...personHeaders('crash') }, body: init });
+      const text = await res.text();
+      expect(text).toMatch(/-32002/);
+      return Date.now() - t;
+    };
+    await attempt(); // first start: the child dies during initialize
+    expect(await attempt()).toBeLessThan(400); // first restart: immediate
+    expect(await attempt()).toBeGreaterThanOrEqual(400); // then 0.5 s
+    expect(await attempt()).toBeGreaterThanOrEqual(900); // then 1 s
+  });
+});
+
 describe('lifecycle', () => {
+  it('keeps at most FJMCP_MAX_SESSIONS_PER_PERSON sessions, closing the oldest idle first', async () => {
+    const r = await relay({ FJMCP_MAX_SESSIONS_PER_PERSON: '3' });
+    const who = personHeaders('many', `${marker}-many`);
+    for (let i = 0; i < 6; i++) {
+      const c = await connectClient('v1', r.url, who);
+      await c.callTool('echo', { message: String(i) });
+      await c.close();
+    }
+    expect(r.relay.stats().sessions).toBe(3); // the clients closed without DELETE, as Claude.ai does
+  });
+
   it('stops an idle child after FJMCP_CHILD_IDLE_S and starts a new one on the next call', async () => {
     const r = await relay({ FJMCP_CHILD_IDLE_S: '1' });
     const c = await connectClient('v2', r.url, personHeaders('idle', `${marker}-idle`));
