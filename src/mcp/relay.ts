@@ -25,12 +25,18 @@ export interface Relay {
   handle(req: Request, principal: Principal): Promise<Response>;
   /** Refuses new requests, gives in-flight calls up to `graceMs` (ms), then stops every child group. */
   shutdown(graceMs: number): Promise<void>;
+  /** Child processes running (draining ones included), sessions known, requests awaiting a child. */
   stats(): { children: number; sessions: number; inFlight: number };
 }
 
 /** How often idle sessions and children are looked for, at most, in ms. */
 const SWEEP_MAX_MS = 30_000;
 
+/**
+ * Builds the relay. Uses `config.child` (command, env names, limits, idle time) and `config.mcp`
+ * (session cap, body cap); `forgeUrl` defaults to `config.forge.url`. Starts an unref'd sweep timer
+ * that {@link Relay.shutdown} clears. Errors reach clients as JSON-RPC errors, never as throws.
+ */
 export function createRelay(deps: RelayDeps): Relay {
   const { config, log, audit, metrics } = deps;
   const forgeUrl = deps.forgeUrl ?? config.forge.url.href;
