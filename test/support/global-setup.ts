@@ -17,6 +17,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const registry = mkdtempSync(join(tmpdir(), 'fjmcp-testbed-run.'));
   process.env[REGISTRY_ENV] = registry;
 
+  await execa(testbedScript, ['gc'], { stdin: 'ignore', stdout: 'inherit', stderr: 'inherit' }); // litter of killed runs
   await execa(testbedScript, ['build'], { stdin: 'ignore', stdout: 'inherit', stderr: 'inherit', timeout: 30 * 60_000 });
   const shared = await startTestbed();
   const { stop, ...plain } = shared;
