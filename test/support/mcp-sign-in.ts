@@ -50,7 +50,7 @@ export async function signedInClient(mcpUrl: string, user: TestbedUser, authoriz
 }
 
 /** The text parts of a tool result, joined. */
-export function toolText(result: { content?: unknown }): string {
-  const content = (result.content ?? []) as Array<{ type: string; text?: string }>;
+export function toolText(result: object): string {
+  const content = ((result as { content?: unknown }).content ?? []) as Array<{ type: string; text?: string }>;
   return content.map((c) => (c.type === 'text' ? (c.text ?? '') : '')).join('\n');
 }
