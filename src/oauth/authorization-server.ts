@@ -35,6 +35,8 @@ import { CODE_REPLAY_MEMORY_S } from './tokens.js';
 
 /** How often expired rows are deleted, in ms. */
 export const REAP_INTERVAL_MS = 10 * 60_000;
+/** Endpoint outcomes that are not refusals (everything else is audited as `request.refused`). */
+const OK_OUTCOMES = new Set(['ok', 'approved', 'denied', 'error']);
 /** Revoked grants (with their tokens) are kept this long for the audit trail, in seconds. */
 const REVOKED_GRANT_KEEP_S = 7 * 24 * 3600;
 
@@ -74,7 +76,7 @@ export interface AuthorizationServer {
   authenticate(req: Request): Promise<Principal | Response>;
   /** Logs an unexpected error of an endpoint (never its secrets). */
   reportError(err: unknown, where: Record<string, string>): void;
-  /** Count an endpoint outcome (`ok` or an error code) in the metrics. */
+  /** Counts an endpoint outcome (`ok` or an error code) in the metrics; refusals are also audited. */
   count(endpoint: string, outcome: string): void;
   /** Seeds vendor client metadata, subscribes to forge grant ends, starts the reaper. */
   start(): void;
@@ -129,7 +131,10 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
     revoke: (p, creds) => revokeEndpoint(ctx, p, creds),
     authenticate: (req) => authenticateBearer(ctx, req),
     reportError: (err, where) => ctx.log.error({ err, ...where }, 'authorization server error'),
-    count: (endpoint, outcome) => ctx.metrics.requests.inc({ endpoint, outcome }),
+    count: (endpoint, outcome) => {
+      ctx.metrics.requests.inc({ endpoint, outcome });
+      if (!OK_OUTCOMES.has(outcome)) ctx.audit('request.refused', { endpoint, error: outcome });
+    },
     start() {
       if (!subscribed) {
         subscribed = true;

@@ -128,6 +128,7 @@ describe('consent page', () => {
     expect(badCsrf.location).toBeUndefined();
     const noCsrf = await browser.request(form.action, { method: 'POST', body: new URLSearchParams({ tx: form.fields.find(([k]) => k === 'tx')![1], decision: 'approve' }) });
     expect(noCsrf.status).toBe(403);
+    expect(broker.logLines.some((l) => l.includes('"event":"request.refused"') && l.includes('"endpoint":"consent"'))).toBe(true);
     // The genuine browser can still decide.
     const real = await answerBrokerConsent(browser, page, 'approve', () => true);
     expect(real.status).toBe(303);
