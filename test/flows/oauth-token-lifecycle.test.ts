@@ -202,3 +202,13 @@ describe('restart', () => {
     expect(await page.text()).toContain('action="/consent"');
   });
 });
+
+describe('logs', () => {
+  it('never contain a token, code, verifier or cookie value issued during this suite', () => {
+    const joined = broker.logLines.join('\n');
+    expect(broker.logLines.length).toBeGreaterThan(10);
+    expect(joined).not.toMatch(/mcpb_(at|rt|ac|cs)_[A-Za-z0-9_-]{20,}/);
+    expect(joined).not.toMatch(/\bgt[aor]_[A-Za-z0-9]{10,}/);
+    expect(joined).not.toMatch(/code_verifier|__Host-fjmcp_tx_[^"]*=/);
+  });
+});
