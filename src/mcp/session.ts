@@ -33,6 +33,7 @@ export class Session implements Downstream {
   readonly outgoing = new Map<Id, { link: ChildLink; childId: Id }>();
   readonly inflight = new Map<Id, { link: ChildLink; childId: number }>();
   readonly subscriptions = new Set<string>();
+  #getStreams = 0;
   readonly #transport: WebStandardStreamableHTTPServerTransport;
 
   constructor(
@@ -57,12 +58,18 @@ export class Session implements Downstream {
   /** Serves one HTTP request of this session; SSE bodies are guarded (first byte, bounds). */
   async handle(req: Request, parsedBody?: unknown): Promise<Response> {
     this.lastActivity = Date.now();
+    const isGet = req.method === 'GET';
+    // A new GET stream replaces the old one instead of the SDK's 409, which makes some clients
+    // drop the session (kaeawc/auto-mobile#1942): the old one is often a dead connection.
+    if (isGet && this.#getStreams > 0) this.#transport.closeStandaloneSSEStream();
     const res = await this.#transport.handleRequest(req, parsedBody === undefined ? undefined : { parsedBody });
     return guardSse(res, req.signal, () => {
       this.openStreams++;
+      if (isGet) this.#getStreams++;
       this.hooks.streamOpened(this);
     }, () => {
       this.openStreams--;
+      if (isGet) this.#getStreams--;
       this.hooks.streamClosed(this);
     });
   }

@@ -94,6 +94,30 @@ describe('one child per person', () => {
   });
 });
 
+describe('streams', () => {
+  it('serves a 2025-03-26 client that sends no MCP-Protocol-Version header', async () => {
+    const who = personHeaders('old', `${marker}-old`);
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    const s = await post(r.url, who, body);
+    expect(s.msg.result.protocolVersion).toBe('2025-03-26');
+    const call = await post(r.url, { ...who, 'mcp-session-id': s.sessionId! }, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message: 'old' } } }));
+    expect(call.msg.result.content[0].text).toBe('Echo: old');
+  });
+
+  it('replaces the GET stream when the client opens a second one, instead of answering 409', async () => {
+    const who = personHeaders('get2', `${marker}-get2`);
+    const s = await post(r.url, who, init());
+    const hdr = { ...who, accept: 'text/event-stream', 'mcp-session-id': s.sessionId!, 'mcp-protocol-version': '2025-06-18' };
+    const first = await fetch(r.url, { headers: hdr });
+    expect(first.status).toBe(200);
+    const second = await fetch(r.url, { headers: hdr });
+    expect(second.status).toBe(200);
+    const firstText = await first.text(); // ends: the server closed it
+    expect(firstText).toMatch(/^: stream open/);
+    await second.body?.cancel();
+  });
+});
+
 describe('broker restart', () => {
   it('is invisible to a client that keeps its session id: the id re-attaches to the person\'s new child', async () => {
     const who = personHeaders('carol', `${marker}-carol`);
