@@ -146,7 +146,11 @@ export function createRelay(deps: RelayDeps): Relay {
   /** The session for `id`: known and the person's; or re-attached if minted for this person; else 404. */
   async function sessionFor(req: Request, person: Person, id: string): Promise<Session | Response> {
     const known = sessions.get(id);
-    if (known) return known.personId === person.personId ? known : notFound();
+    if (known && known.personId !== person.personId) {
+      audit('request.refused', { personId: person.personId, login: person.login, reason: 'mcp-session-of-another-person' });
+      return notFound();
+    }
+    if (known) return known;
     if (!ids.belongsTo(id, person.personId)) return notFound();
     const header = req.headers.get('mcp-protocol-version');
     if (header && !ACCEPTED_HEADER_VERSIONS.includes(header)) return httpRpcError(400, -32000, `Bad Request: Unsupported protocol version: ${header}`);
