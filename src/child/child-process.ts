@@ -62,6 +62,7 @@ export class ChildProcess {
   #stopReason: string | undefined;
   #alive = true;
   #queue: string[] = [];
+  #queuedBytes = 0;
   #draining = false;
   readonly #stderr = new StderrRing();
   readonly #proc: ReturnType<typeof execa>;
@@ -153,13 +154,20 @@ export class ChildProcess {
 
   /**
    * Writes one JSON-RPC message. Honours backpressure: while stdin wants a drain, messages wait
-   * in order instead of piling into the stream's own buffer.
+   * in order instead of piling into the stream's own buffer; more than 2 × `maxMessageBytes`
+   * waiting (UTF-16 units, roughly bytes) stops the child with reason `stdin-backlog`.
    */
   send(msg: object): void {
     if (!this.#alive) return;
     const line = `${JSON.stringify(msg)}\n`;
     if (this.#draining) {
       this.#queue.push(line);
+      this.#queuedBytes += line.length;
+      // A child that stopped reading stdin must not make the broker buffer without bound.
+      if (this.#queuedBytes > 2 * this.opts.maxMessageBytes) {
+        this.opts.log.error({ pid: this.pid, queuedBytes: this.#queuedBytes }, 'child stopped reading stdin; stopping the child');
+        void this.stop('stdin-backlog');
+      }
       return;
     }
     if (!this.#proc.stdin!.write(line)) this.#waitDrain();
@@ -170,7 +178,9 @@ export class ChildProcess {
     this.#proc.stdin!.once('drain', () => {
       this.#draining = false;
       while (this.#queue.length && this.#alive) {
-        if (!this.#proc.stdin!.write(this.#queue.shift()!)) return this.#waitDrain();
+        const line = this.#queue.shift()!;
+        this.#queuedBytes -= line.length;
+        if (!this.#proc.stdin!.write(line)) return this.#waitDrain();
       }
     });
   }

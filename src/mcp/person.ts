@@ -147,7 +147,7 @@ export class Person {
     const detail = exit.reason === 'exited' ? `MCP server process exited (code ${exit.code ?? 'none'}, signal ${exit.signal ?? 'none'}) before answering` : `MCP server process was stopped (${exit.reason})`;
     link.failAll(detail);
     if (Date.now() - link.startedAt > HEALTHY_RUN_MS) this.#crashes = 0;
-    if (exit.reason === 'exited' || exit.reason === 'message-too-large') this.#noteCrash();
+    if (exit.reason === 'exited' || exit.reason === 'message-too-large' || exit.reason === 'stdin-backlog') this.#noteCrash();
     this.env.childExited(this, link, exit);
   }
 

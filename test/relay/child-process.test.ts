@@ -55,6 +55,19 @@ describe('child process group', () => {
     await c.stop('test');
   });
 
+  it('queues writes while stdin wants a drain and stops a child that stopped reading (stdin backlog)', async () => {
+    const marker = `stdin-${randomBytes(6).toString('hex')}`;
+    const c = await ChildProcess.spawn({
+      command: '/bin/sh', args: ['-c', 'sleep 60'], env: (home) => ({ PATH: '/usr/bin:/bin', HOME: home, FJMCP_TEST_MARKER: marker }),
+      maxMessageBytes: 64 * 1024, stopGraceMs: 100, log: silentLogger, secrets: [],
+    });
+    const filler = 'z'.repeat(10 * 1024);
+    for (let i = 0; i < 40 && c.alive; i++) c.send({ jsonrpc: '2.0', method: 'notifications/message', params: { data: filler } });
+    const exit = await c.exited;
+    expect(exit.reason).toBe('stdin-backlog');
+    expect(await until(() => processesWithEnv(marker).length === 0)).toBe(true);
+  });
+
   it('fails to spawn a missing executable with a clear error', async () => {
     await expect(ChildProcess.spawn({
       command: '/nonexistent/mcp-server', args: [], env: (home) => ({ HOME: home }),
