@@ -34,7 +34,6 @@ export interface RpcMessage {
 }
 
 export const isRequest = (m: RpcMessage): boolean => typeof m.method === 'string' && m.id !== undefined && m.id !== null;
-export const isNotification = (m: RpcMessage): boolean => typeof m.method === 'string' && m.id === undefined;
 export const isResponse = (m: RpcMessage): boolean => m.method === undefined && (m.result !== undefined || m.error !== undefined);
 
 /** Negotiates per MCP lifecycle §version-negotiation: the client's version if served, else ours. */
