@@ -14,6 +14,7 @@ import { isLoopbackRedirect, matchRedirectUri, redirectHost } from './redirect-u
 import { checkResource } from './resource.js';
 import { grantedScope } from './scopes.js';
 import { newId, TRANSACTION_TTL_S } from './tokens.js';
+import { forgeScopes } from '../upstream/forge-client.js';
 
 /** Longest `state` echoed back, in characters. */
 export const MAX_STATE_LENGTH = 2000;
@@ -95,7 +96,7 @@ export async function authorize(ctx: AsContext, p: Params): Promise<ConsentPromp
       redirectOrigin: new URL(redirectUri).origin,
       loopbackOnly: client.metadata.redirect_uris.every(isLoopbackRedirect),
       forgeOrigin: ctx.config.forge.url.origin,
-      forgeScopes: [...ctx.config.forge.scopes],
+      forgeScopes: forgeScopes(ctx.config), // what is really requested, incl. read:user when restricting
     };
     return { view, browserSecret };
   } catch (err) {
