@@ -49,6 +49,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A stream that collects each JSON log line into `lines` (for assertions on logs and audit events). */
+export function lineSink(lines: string[]): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(line);
+      cb();
+    },
+  });
+}
+
 /** Settings that run the npm gitea-mcp child the test bed installed (GITEA_HOST/GITEA_ACCESS_TOKEN, like the Go one). */
 export function giteaMcpChildEnv(tb: Testbed): Env {
   if (!tb.children.npmGiteaMcp) throw new Error('the test bed recorded no gitea-mcp child; run scripts/testbed build');
@@ -77,12 +87,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<TestBroker>
   };
   const config = loadConfig(env);
   const logLines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) logLines.push(line);
-      cb();
-    },
-  });
+  const sink = lineSink(logLines);
   const start = () => startServer(config, { log: createLogger(config.logLevel, sink), defaultMetrics: false });
   const broker: TestBroker = {
     url,

@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -26,7 +25,7 @@ import { createForgeClient } from '../../src/upstream/forge-client.js';
 import { createForgeTokens } from '../../src/upstream/forge-tokens.js';
 import type { ForgeClient, ForgeTokens } from '../../src/upstream/types.js';
 import type { Principal } from '../../src/lib/principal.js';
-import { freePort } from './broker.js';
+import { freePort, lineSink } from './broker.js';
 import { basicAuth, createOAuthApp, type Testbed } from './testbed.js';
 
 export interface OAuthTestBroker {
@@ -71,12 +70,7 @@ export async function startOAuthBroker(opts: StartOAuthBrokerOptions): Promise<O
     ...opts.env,
   });
   const logLines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) logLines.push(line);
-      cb();
-    },
-  });
+  const sink = lineSink(logLines);
   const apps = (await (await fetch(`${opts.testbed.giteaUrl}/api/v1/user/applications/oauth2`, { headers: { authorization: basicAuth(opts.testbed) } })).json()) as { id: number; client_id: string }[];
   const forgeAppId = apps.find((a) => a.client_id === app.clientId)!.id;
 
