@@ -4,9 +4,11 @@
  * - direct: JSON-RPC `tools/call echo` written straight to a server-everything stdio child;
  * - relay: the same call POSTed to the broker's `/mcp` (in process, loopback HTTP, SSE reply)
  *   and relayed to a server-everything child of the same build;
+ * - HTTP floor: the same fetch client against a handler that answers at once (no relay);
  * - warm initialize + call: a fresh session (`initialize`, `notifications/initialized`,
  *   `tools/call`) per iteration with the person's child already running (Claude.ai's pattern).
- * Both sides use raw JSON-RPC (no SDK client), so the difference is the broker's own cost.
+ * Both sides use raw JSON-RPC (no SDK client), so the difference is the broker's own cost plus
+ * HTTP. The three call paths are interleaved call by call, so background load hits them alike.
  * Last line: `relay: added_p50_ms=… added_p99_ms=… warm_init_call_p50_ms=… direct_p50_ms=…`.
  * Targets: added p50 ≤ 0.5 ms, warm initialize + call p50 ≤ 5 ms.
  */
@@ -26,6 +28,7 @@ const N = Number(process.env.BENCH_CALLS ?? 3000);
 const WARMUP = 300;
 const N_INIT = Number(process.env.BENCH_INITS ?? 500);
 const EVERYTHING = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
+const INIT = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } };
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -33,31 +36,35 @@ const pct = (xs: number[], p: number) => {
 };
 const f = (x: number) => x.toFixed(3);
 const echo = (id: number | string) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { message: 'bench' } } });
+type Server = ReturnType<typeof serve>;
+const listen = (fetch: (req: Request) => Response | Promise<Response>) =>
+  new Promise<{ server: Server; port: number }>((res) => {
+    const server = serve({ fetch, hostname: '127.0.0.1', port: 0 }, (i) => res({ server, port: i.port }));
+  });
+const closeServer = async (server: Server) => {
+  (server as unknown as { closeAllConnections(): void }).closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+};
 
-async function direct(): Promise<number[]> {
+/** A server-everything child spoken to directly over stdio. */
+async function directChild() {
   const child = await ChildProcess.spawn({
     command: process.execPath, args: [EVERYTHING, 'stdio'], env: (home) => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home }),
     maxMessageBytes: 32 << 20, stopGraceMs: 1000, log: silentLogger, secrets: [],
   });
   const waiting = new Map<number, () => void>();
   child.onMessage = (m) => waiting.get((m as { id: number }).id)?.();
-  const call = (msg: object & { id: number }) => new Promise<void>((res) => {
+  const call = (msg: { id: number }) => new Promise<void>((res) => {
     waiting.set(msg.id, () => { waiting.delete(msg.id); res(); });
     child.send(msg);
   });
-  await call({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } } as never);
+  await call(INIT);
   child.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-  const times: number[] = [];
-  for (let i = 1; i <= N + WARMUP; i++) {
-    const t = performance.now();
-    await call(echo(i) as never);
-    if (i > WARMUP) times.push(performance.now() - t);
-  }
-  await child.stop('bench');
-  return times;
+  return { call: (i: number) => call(echo(i) as { id: number }), close: () => child.stop('bench') };
 }
 
-async function viaRelay(): Promise<{ calls: number[]; inits: number[]; close: () => Promise<void> }> {
+/** The broker's /mcp route and relay in process, with a stand-in bearer check. */
+async function broker() {
   const config = loadConfig({
     FJMCP_PUBLIC_URL: 'http://127.0.0.1:8787', FJMCP_FORGE_URL: 'http://127.0.0.1:3000', FJMCP_FORGE_CLIENT_ID: 'bench',
     FJMCP_FORGE_CLIENT_SECRET: 'bench', FJMCP_ENCRYPTION_KEYS: randomBytes(32).toString('base64'), FJMCP_CHILD_PRESET: 'custom',
@@ -67,8 +74,7 @@ async function viaRelay(): Promise<{ calls: number[]; inits: number[]; close: ()
   // Stand-in for the bearer check: the bench measures the relay, not OAuth.
   const principal: Principal = { personId: 'bench', login: 'bench', clientId: 'bench', grantId: 'bench', scopes: [], forgeAccessToken: 'tok-bench', forgeTokenExpiresAt: 4_102_444_800_000 };
   const app = mcpRoute({ relay, authenticate: async () => principal, config });
-  let server!: ReturnType<typeof serve>;
-  const port = await new Promise<number>((res) => { server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (i) => res(i.port)); });
+  const { server, port } = await listen(app.fetch);
   const url = `http://127.0.0.1:${port}/mcp`;
   const base = { accept: 'application/json, text/event-stream', 'content-type': 'application/json' };
   const post = async (body: object, sid?: string) => {
@@ -77,62 +83,65 @@ async function viaRelay(): Promise<{ calls: number[]; inits: number[]; close: ()
     if (res.status >= 300) throw new Error(`HTTP ${res.status}: ${text}`);
     return { sid: res.headers.get('mcp-session-id') ?? sid, text };
   };
-  const init = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } };
-  const first = await post(init); // starts the child
+  const first = await post(INIT); // starts the child
   await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, first.sid!);
-  const calls: number[] = [];
-  for (let i = 1; i <= N + WARMUP; i++) {
-    const t = performance.now();
-    const r = await post(echo(i), first.sid!);
-    if (i > WARMUP) calls.push(performance.now() - t);
-    if (i === 1 && !r.text.includes('Echo: bench')) throw new Error(`unexpected reply ${r.text}`);
-  }
-  const inits: number[] = [];
-  for (let i = 0; i < N_INIT + 50; i++) {
-    const t = performance.now();
-    const s = await post(init);
-    await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, s.sid!);
-    await post(echo(1), s.sid!);
-    if (i >= 50) inits.push(performance.now() - t);
-  }
+  const check = await post(echo(1), first.sid!);
+  if (!check.text.includes('Echo: bench')) throw new Error(`unexpected reply ${check.text}`);
   return {
-    calls, inits,
+    call: (i: number) => post(echo(i), first.sid!),
+    warmInitCall: async () => {
+      const s = await post(INIT);
+      await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, s.sid!);
+      await post(echo(1), s.sid!);
+    },
     close: async () => {
       await relay.shutdown(0);
-      (server as unknown as { closeAllConnections(): void }).closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await closeServer(server);
     },
   };
 }
 
-/** The HTTP floor: the same fetch client against a handler that answers at once (no relay). */
-async function httpFloor(): Promise<number[]> {
-  let server!: ReturnType<typeof serve>;
+/** The HTTP floor: a handler that answers at once. */
+async function floorServer() {
   const body = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'Echo: bench' }] } });
-  const port = await new Promise<number>((res) => {
-    server = serve({ fetch: async (req) => { await req.text(); return new Response(body, { headers: { 'content-type': 'application/json' } }); }, hostname: '127.0.0.1', port: 0 }, (i) => res(i.port));
+  const { server, port } = await listen(async (req) => {
+    await req.text();
+    return new Response(body, { headers: { 'content-type': 'application/json' } });
   });
-  const times: number[] = [];
-  for (let i = 0; i < N + WARMUP; i++) {
-    const t = performance.now();
-    await (await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: JSON.stringify(echo(i)) })).text();
-    if (i >= WARMUP) times.push(performance.now() - t);
-  }
-  (server as unknown as { closeAllConnections(): void }).closeAllConnections();
-  await new Promise<void>((r) => server.close(() => r()));
-  return times;
+  return {
+    call: async (i: number) => void (await (await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: JSON.stringify(echo(i)) })).text()),
+    close: () => closeServer(server),
+  };
 }
 
-const floor = await httpFloor();
-const d = await direct();
-const r = await viaRelay();
-await r.close();
-const dP50 = pct(d, 50), dP99 = pct(d, 99), rP50 = pct(r.calls, 50), rP99 = pct(r.calls, 99), iP50 = pct(r.inits, 50), iP99 = pct(r.inits, 99);
-console.log(`tool call (echo), ${N} sequential calls after ${WARMUP} warm-up, node ${process.version}`);
+const d = await directChild();
+const b = await broker();
+const h = await floorServer();
+const paths = [d, b, h] as const;
+const times: number[][] = [[], [], []];
+for (let i = 1; i <= N + WARMUP; i++) {
+  for (let k = 0; k < 3; k++) {
+    const j = (i + k) % 3; // rotate the order so no path always runs first
+    const t = performance.now();
+    await paths[j]!.call(i);
+    if (i > WARMUP) times[j]!.push(performance.now() - t);
+  }
+}
+const inits: number[] = [];
+for (let i = 0; i < N_INIT + 50; i++) {
+  const t = performance.now();
+  await b.warmInitCall();
+  if (i >= 50) inits.push(performance.now() - t);
+}
+await Promise.all([d.close(), b.close(), h.close()]);
+
+const [dt, rt, ht] = times as [number[], number[], number[]];
+const dP50 = pct(dt, 50), dP99 = pct(dt, 99), rP50 = pct(rt, 50), rP99 = pct(rt, 99), iP50 = pct(inits, 50), iP99 = pct(inits, 99);
+console.log(`tool call (echo), ${N} calls per path after ${WARMUP} warm-up, paths interleaved, node ${process.version}`);
 console.log(`  direct stdio:        p50 ${f(dP50)} ms   p99 ${f(dP99)} ms`);
 console.log(`  through the broker:  p50 ${f(rP50)} ms   p99 ${f(rP99)} ms`);
 console.log(`  added:               p50 ${f(rP50 - dP50)} ms   p99 ${f(rP99 - dP99)} ms   ratio p50 ${(rP50 / dP50).toFixed(2)}x   (target added p50 <= 0.5 ms)`);
-console.log(`  of which HTTP floor:  p50 ${f(pct(floor, 50))} ms (same fetch client, a handler that answers at once)`);
+console.log(`  HTTP floor:          p50 ${f(pct(ht, 50))} ms (same fetch client, a handler that answers at once; part of "added")`);
 console.log(`warm initialize + initialized + tool call, fresh session each, child running (${N_INIT} runs):`);
 console.log(`  p50 ${f(iP50)} ms   p99 ${f(iP99)} ms   (target p50 <= 5 ms)`);
 console.log(`relay: added_p50_ms=${f(rP50 - dP50)} added_p99_ms=${f(rP99 - dP99)} warm_init_call_p50_ms=${f(iP50)} direct_p50_ms=${f(dP50)}`);
