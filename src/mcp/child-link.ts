@@ -8,6 +8,7 @@
 import type { ChildProcess } from '../child/child-process.js';
 import type { Logger } from '../ops/log.js';
 import { CHILD_PROTOCOL_VERSION, RPC, capabilityFor, isRequest, isResponse, rpcError, type Id, type RpcMessage } from './protocol.js';
+import { PACKAGE } from '../version.js';
 
 /** How long the child may take to answer the broker's `initialize`, in ms. */
 export const CHILD_INIT_TIMEOUT_MS = 30_000;
@@ -71,7 +72,7 @@ export class ChildLink {
     const res = await this.request('initialize', {
       protocolVersion: CHILD_PROTOCOL_VERSION,
       capabilities: BROKER_CLIENT_CAPABILITIES,
-      clientInfo: { name: 'fjmcp-broker', version: '0.1.0' },
+      clientInfo: { name: 'fjmcp-broker', version: PACKAGE.version },
     }, CHILD_INIT_TIMEOUT_MS);
     if (res.error || !res.result) throw new Error(`MCP server refused initialize: ${res.error?.message ?? 'no result'}`);
     this.initResult = res.result as Record<string, unknown>;

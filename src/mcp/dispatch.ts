@@ -8,6 +8,7 @@
 import type { Person } from './person.js';
 import { RPC, isRequest, isResponse, negotiateVersion, rpcError, type RpcMessage } from './protocol.js';
 import type { Session } from './session.js';
+import { PACKAGE } from '../version.js';
 
 /** Handles one client→server message of `session`, which belongs to `person`. */
 export function dispatch(person: Person, session: Session, msg: RpcMessage): void {
@@ -31,7 +32,7 @@ async function initialize(person: Person, session: Session, msg: RpcMessage): Pr
   const version = negotiateVersion(params.protocolVersion);
   session.protocolVersion = version;
   if (session.reattaching) {
-    return session.deliver({ jsonrpc: '2.0', id: msg.id!, result: { protocolVersion: version, capabilities: {}, serverInfo: { name: 'fjmcp-broker', version: '0.1.0' } } });
+    return session.deliver({ jsonrpc: '2.0', id: msg.id!, result: { protocolVersion: version, capabilities: {}, serverInfo: { name: 'fjmcp-broker', version: PACKAGE.version } } });
   }
   session.capabilities = (params.capabilities as Record<string, unknown>) ?? {};
   session.clientInfo = params.clientInfo;
