@@ -2,10 +2,11 @@
  * @module test/testbed/testbed-lifecycle — scripts/testbed up/down against Gitea 1.26.0:
  * seeded users, repository visibility, organisation membership, and no stray process.
  */
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { findForgeProcesses } from '../support/processes.js';
-import { basicAuth, sharedTestbed, startTestbed, type TestbedUser } from '../support/testbed.js';
+import { basicAuth, sharedTestbed, startTestbed, testbedScript, type TestbedUser } from '../support/testbed.js';
 
 async function status(url: string, user: TestbedUser): Promise<number> {
   const tb = sharedTestbed();
@@ -53,5 +54,26 @@ describe('scripts/testbed down', () => {
     expect(findForgeProcesses([tb.stateDir, tb.giteaUrl])).toEqual([]);
     expect(existsSync(tb.stateDir)).toBe(false);
     await expect(fetch(`${tb.giteaUrl}/api/healthz`)).rejects.toThrow();
+  });
+});
+
+describe('scripts/testbed up, interrupted', () => {
+  it('stops the Gitea it started and removes its state when it gets SIGTERM while seeding', async () => {
+    const up = spawn(testbedScript, ['up'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    up.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const t0 = Date.now();
+    let m: RegExpExecArray | null;
+    while (!(m = /gitea up on \S+ \(pid (\d+)\)/.exec(err))) {
+      if (Date.now() - t0 > 60_000 || up.exitCode !== null) throw new Error(`up never started Gitea:\n${err}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const pid = Number(m[1]);
+    const stateDir = /--work-path\0([^\0]+)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))![1]!;
+    up.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => (up.exitCode !== null ? r(up.exitCode) : up.once('exit', (c) => r(c))));
+    expect(code).not.toBe(0);
+    expect(() => process.kill(-pid, 0)).toThrow(); // the whole process group is gone
+    expect(existsSync(stateDir)).toBe(false);
   });
 });
