@@ -49,6 +49,8 @@ describe('forge token refresh under a live MCP session', () => {
     expect(started.length).toBeGreaterThanOrEqual(3); // the first child and one per refreshed token
     expect(new Set(started.map((e) => e.pid)).size).toBe(started.length);
     expect(alice.transport.sessionId).toBe(sessionId);
+    // The replaced child is stopped once its calls are done; its exit is counted a moment later.
+    for (let i = 0; i < 50 && broker.running.ctx.relay.stats().children !== 1; i++) await new Promise((res) => setTimeout(res, 100));
     expect(broker.running.ctx.relay.stats().children).toBe(1);
     expect(calls).toBeGreaterThan(10);
   }, 120_000);

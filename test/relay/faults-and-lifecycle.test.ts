@@ -84,7 +84,8 @@ describe('lifecycle', () => {
     // The client's GET stream counts as activity; closing it makes the person idle.
     await c.close();
     expect(await until(() => processesWithEnv(`${marker}-idle`).length === 0, 5000)).toBe(true);
-    expect(r.relay.stats().children).toBe(0);
+    // The relay counts the child as gone when its exit event arrives, a moment after /proc.
+    expect(await until(() => r.relay.stats().children === 0, 2000)).toBe(true);
     const c2 = await connectClient('v2', r.url, personHeaders('idle', `${marker}-idle`));
     expect(textOf(await c2.callTool('echo', { message: 'two' }))).toBe('Echo: two');
     await c2.close();
