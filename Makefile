@@ -27,7 +27,8 @@ testbed-build: ## build (cached) the test-bed Gitea and install the MCP children
 	scripts/testbed build
 
 test: install typecheck testbed-build ## run everything: unit, integration, real-Gitea end to end, browser
-	npx vitest run
+	npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json; \
+	  status=$$?; node scripts/test-summary.mjs test-artifacts/vitest.json; exit $$status
 
 demo: install testbed-build ## run the broker in front of a local Gitea; Ctrl-C stops everything
 	npx tsx scripts/demo.ts
