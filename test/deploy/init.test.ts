@@ -11,19 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { runInit } from '../../src/cli/init.js';
 import { basicAuth, parseEnvFile, repoRoot, sharedTestbed, type Testbed } from '../support/testbed.js';
-import { createServer } from 'node:net';
-
-/** A free loopback TCP port (test/support/broker.ts has one too, but importing it loads the whole server). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../support/ports.js';
 
 interface Captured { code: number; stdout: string; stderr: string }
 

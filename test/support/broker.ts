@@ -6,13 +6,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { loadConfig, type Env } from '../../src/config.js';
 import { startServer, type RunningBroker } from '../../src/server.js';
 import { createLogger } from '../../src/ops/log.js';
 import { createOAuthApp, type Testbed } from './testbed.js';
+import { freePort } from './ports.js';
+
+export { freePort };
 
 export interface TestBroker {
   /** Base URL, e.g. http://127.0.0.1:41234 (no trailing slash). */
@@ -35,18 +37,6 @@ export interface StartBrokerOptions {
   testbed: Testbed;
   /** Extra or overriding FJMCP_* settings. */
   env?: Env;
-}
-
-/** A free TCP port on 127.0.0.1 (closed again before it is returned). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** A stream that collects each JSON log line into `lines` (for assertions on logs and audit events). */
