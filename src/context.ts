@@ -16,6 +16,7 @@ import { createForgeTokens } from './upstream/forge-tokens.js';
 import type { ForgeClient, ForgeTokens } from './upstream/types.js';
 import { createAuthorizationServer, type AuthorizationServer } from './oauth/authorization-server.js';
 import { createRelay, type Relay } from './mcp/relay.js';
+import { createChildSandbox } from './child/sandbox.js';
 
 export interface AppContext {
   config: Config;
@@ -44,8 +45,9 @@ export function createContext(config: Config, opts: ContextOptions = {}): AppCon
   const forge = createForgeClient({ config, log });
   const forgeTokens = createForgeTokens({ config, store: createForgeTokenStore(db), forge, log, audit, metrics });
   const as = createAuthorizationServer({ config, db, forge, forgeTokens, log, audit, metrics });
-  const relay = createRelay({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, '') });
-  const health = createHealth({ db, forge });
+  const sandbox = createChildSandbox(config, log);
+  const relay = createRelay({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, ''), sandbox });
+  const health = createHealth({ db, forge, childSandbox: sandbox });
   as.start();
   return { config, log, metrics, audit, db, forge, forgeTokens, as, relay, health };
 }

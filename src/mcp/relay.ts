@@ -8,6 +8,7 @@ import { readRequestBody } from '@modelcontextprotocol/server';
 import type { Config } from '../config.js';
 import { buildChildEnv } from '../child/child-env.js';
 import { ChildProcess } from '../child/child-process.js';
+import { createChildSandbox, type ChildSandbox } from '../child/sandbox.js';
 import type { Principal } from '../lib/principal.js';
 import type { Audit } from '../ops/audit.js';
 import type { Logger } from '../ops/log.js';
@@ -18,7 +19,15 @@ import { ACCEPTED_HEADER_VERSIONS, RPC, httpRpcError, rpcError } from './protoco
 import { Session, type SessionHooks } from './session.js';
 import { createSessionIdMinter } from './session-id.js';
 
-export interface RelayDeps { config: Config; log: Logger; audit: Audit; metrics: Metrics; forgeUrl?: string }
+export interface RelayDeps {
+  config: Config;
+  log: Logger;
+  audit: Audit;
+  metrics: Metrics;
+  forgeUrl?: string;
+  /** The child sandbox; default: one built from `config.child.sandbox`. */
+  sandbox?: ChildSandbox;
+}
 
 export interface Relay {
   /** Serves POST/GET/DELETE of the MCP endpoint for an authenticated person. Never throws. */
@@ -40,6 +49,7 @@ const SWEEP_MAX_MS = 30_000;
 export function createRelay(deps: RelayDeps): Relay {
   const { config, log, audit, metrics } = deps;
   const forgeUrl = deps.forgeUrl ?? config.forge.url.href;
+  const sandbox = deps.sandbox ?? createChildSandbox(config, log);
   const idleMs = config.child.idleS * 1000;
   const persons = new Map<string, Person>();
   const sessions = new Map<string, Session>();
@@ -64,6 +74,7 @@ export function createRelay(deps: RelayDeps): Relay {
         stopGraceMs: config.child.stopGraceMs,
         log: log.child({ person: person.personId }),
         secrets: [token],
+        sandbox,
       }),
     reserveChild() {
       if (childCount >= config.child.maxChildren) {

@@ -1,7 +1,7 @@
 /**
  * @module ops/health
- * The readiness report behind `GET /healthz`: the store answers a query and the forge answers
- * `/api/healthz`. Results are cached for {@link HEALTH_CACHE_MS} and computed single-flight, so
+ * The readiness report behind `GET /healthz`: the store answers a query, the forge answers
+ * `/api/healthz`, and MCP children can start (the child sandbox, when it is required, works). Results are cached for {@link HEALTH_CACHE_MS} and computed single-flight, so
  * polling every few seconds costs one SQLite query and one forge request per window.
  */
 import { pingDb, type Db } from '../store/db.js';
@@ -18,6 +18,8 @@ export interface HealthReport {
   ok: boolean;
   store: PartHealth;
   forge: PartHealth;
+  /** The child sandbox (src/child/sandbox.ts): mode, whether children run in it, and why not. */
+  childSandbox?: PartHealth & { mode: string; active: boolean };
   /** When the report was computed, ISO 8601. */
   checkedAt: string;
 }
@@ -26,7 +28,12 @@ export interface Health {
   check(): Promise<HealthReport>;
 }
 
-export function createHealth(deps: { db: Db; forge: Pick<ForgeClient, 'health'>; clock?: () => number }): Health {
+export function createHealth(deps: {
+  db: Db;
+  forge: Pick<ForgeClient, 'health'>;
+  childSandbox?: { status(): { mode: string; active: boolean; ok: boolean; detail: string } };
+  clock?: () => number;
+}): Health {
   const now = deps.clock ?? Date.now;
   let cached: { at: number; report: HealthReport } | undefined;
   let inFlight: Promise<HealthReport> | undefined;
@@ -49,7 +56,14 @@ export function createHealth(deps: { db: Db; forge: Pick<ForgeClient, 'health'>;
 
   const compute = async (): Promise<HealthReport> => {
     const [store, forge] = [storeHealth(), await forgeHealth()];
-    const report = { ok: store.ok && forge.ok, store, forge, checkedAt: new Date(now()).toISOString() };
+    const childSandbox = deps.childSandbox?.status();
+    const report = {
+      ok: store.ok && forge.ok && (childSandbox?.ok ?? true),
+      store,
+      forge,
+      ...(childSandbox ? { childSandbox } : {}),
+      checkedAt: new Date(now()).toISOString(),
+    };
     cached = { at: now(), report };
     return report;
   };
