@@ -15,6 +15,7 @@ import { createForgeClient } from './upstream/forge-client.js';
 import { createForgeTokens } from './upstream/forge-tokens.js';
 import type { ForgeClient, ForgeTokens } from './upstream/types.js';
 import { createAuthorizationServer, type AuthorizationServer } from './oauth/authorization-server.js';
+import { ChildPool } from './child/child-pool.js';
 import { createRelay, type Relay } from './mcp/relay.js';
 
 export interface AppContext {
@@ -44,7 +45,8 @@ export function createContext(config: Config, opts: ContextOptions = {}): AppCon
   const forge = createForgeClient({ config, log });
   const forgeTokens = createForgeTokens({ config, store: createForgeTokenStore(db), forge, log, audit, metrics });
   const as = createAuthorizationServer({ config, db, forge, forgeTokens, log, audit, metrics });
-  const relay = createRelay({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, '') });
+  const pool = new ChildPool({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, '') });
+  const relay = createRelay({ config, log, audit, metrics, pool });
   const health = createHealth({ db, forge });
   as.start();
   return { config, log, metrics, audit, db, forge, forgeTokens, as, relay, health };
