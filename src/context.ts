@@ -16,6 +16,7 @@ import { createForgeTokens } from './upstream/forge-tokens.js';
 import type { ForgeClient, ForgeTokens } from './upstream/types.js';
 import { createAuthorizationServer, type AuthorizationServer } from './oauth/authorization-server.js';
 import { createRelay, type Relay } from './mcp/relay.js';
+import { PolicyService } from './policy/policy-service.js';
 
 export interface AppContext {
   config: Config;
@@ -28,6 +29,8 @@ export interface AppContext {
   as: AuthorizationServer;
   relay: Relay;
   health: Health;
+  /** The tool policy in force (reloaded on SIGHUP by main.ts). */
+  policy: PolicyService;
 }
 
 /** Optional overrides for tests: a logger that writes elsewhere, process metrics off. */
@@ -40,14 +43,16 @@ export function createContext(config: Config, opts: ContextOptions = {}): AppCon
   const log = opts.log ?? createLogger(config.logLevel);
   const metrics = createMetrics(opts.defaultMetrics ?? true);
   const audit = createAudit(log);
-  const db = openDb(join(config.dataDir, DB_FILE));
   const forge = createForgeClient({ config, log });
+  // Before the store opens, so a bad policy file stops the start with nothing to undo (PolicyFileError).
+  const policy = new PolicyService({ file: config.policy.file, preset: config.child.preset, log: log.child({ component: 'policy' }), memberships: (t) => forge.memberships(t) });
+  const db = openDb(join(config.dataDir, DB_FILE));
   const forgeTokens = createForgeTokens({ config, store: createForgeTokenStore(db), forge, log, audit, metrics });
   const as = createAuthorizationServer({ config, db, forge, forgeTokens, log, audit, metrics });
   const relay = createRelay({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, '') });
   const health = createHealth({ db, forge });
   as.start();
-  return { config, log, metrics, audit, db, forge, forgeTokens, as, relay, health };
+  return { config, log, metrics, audit, db, forge, forgeTokens, as, relay, health, policy };
 }
 
 /**

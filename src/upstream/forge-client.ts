@@ -11,7 +11,7 @@ import * as oauth from 'oauth4webapi';
 import type { Config } from '../config.js';
 import type { Logger } from '../ops/log.js';
 import { bodyText, FORGE_TIMEOUT_MS, forgeUrl, unavailable, withoutTrailingSlash, type FetchLike } from './forge-http.js';
-import { health, identify, isAllowed, type ForgeUserDeps } from './forge-user.js';
+import { health, identify, isAllowed, memberships, type ForgeUserDeps } from './forge-user.js';
 import { ForgeGrantEndedError, ForgeUnavailableError, type ForgeClient, type ForgeTokenSet } from './types.js';
 
 /** The broker's forge callback path; the forge app must list `${issuer}${FORGE_CALLBACK_PATH}`. */
@@ -201,5 +201,6 @@ export function createForgeClient(deps: ForgeClientDeps): ForgeClient {
     identify: (accessToken) => identify(userDeps, accessToken),
     isAllowed: (identity, accessToken) => isAllowed(userDeps, identity, accessToken),
     health: () => health(userDeps),
+    memberships: (accessToken) => memberships(userDeps, accessToken),
   };
 }

@@ -52,6 +52,11 @@ export interface ForgeClient {
    * empty. Fails closed: an error while checking organisation membership counts as "no".
    */
   isAllowed(identity: ForgeIdentity, accessToken: string): Promise<boolean>;
+  /**
+   * The person's forge organisations and teams (`org/team`) for the tool policy.
+   * @throws {ForgeUnavailableError} when the forge cannot or will not tell.
+   */
+  memberships(accessToken: string): Promise<{ orgs: string[]; teams: string[] }>;
   /** Cheap liveness probe of the forge (`GET /api/healthz`), for `/healthz`. */
   health(): Promise<{ ok: boolean; detail?: string }>;
 }
