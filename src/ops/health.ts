@@ -2,9 +2,10 @@
  * @module ops/health
  * The readiness report behind `GET /healthz`: the store answers a query and the forge answers
  * `/api/healthz`. Results are cached for {@link HEALTH_CACHE_MS} and computed single-flight, so
- * polling every few seconds costs one SQLite query and one forge request per window.
+ * polling every few seconds costs one store query and one forge request per window.
  */
-import { pingDb, type Db } from '../store/db.js';
+import type { Clock } from '../lib/clock.js';
+import type { Store } from '../store/store.js';
 import type { ForgeClient } from '../upstream/types.js';
 
 /** How long one health result is reused, ms. */
@@ -26,17 +27,17 @@ export interface Health {
   check(): Promise<HealthReport>;
 }
 
-export function createHealth(deps: { db: Db; forge: Pick<ForgeClient, 'health'>; clock?: () => number }): Health {
+export function createHealth(deps: { store: Pick<Store, 'ping' | 'engine'>; forge: Pick<ForgeClient, 'health'>; clock?: Clock }): Health {
   const now = deps.clock ?? Date.now;
   let cached: { at: number; report: HealthReport } | undefined;
   let inFlight: Promise<HealthReport> | undefined;
 
-  const storeHealth = (): PartHealth => {
+  const storeHealth = async (): Promise<PartHealth> => {
     try {
-      pingDb(deps.db);
+      await deps.store.ping();
       return { ok: true };
     } catch (err) {
-      return { ok: false, detail: `SQLite did not answer: ${(err as Error).message}` };
+      return { ok: false, detail: `${deps.store.engine === 'sqlite' ? 'SQLite' : 'the database'} did not answer: ${(err as Error).message}` };
     }
   };
   const forgeHealth = async (): Promise<PartHealth> => {
@@ -48,7 +49,7 @@ export function createHealth(deps: { db: Db; forge: Pick<ForgeClient, 'health'>;
   };
 
   const compute = async (): Promise<HealthReport> => {
-    const [store, forge] = [storeHealth(), await forgeHealth()];
+    const [store, forge] = await Promise.all([storeHealth(), forgeHealth()]);
     const report = { ok: store.ok && forge.ok, store, forge, checkedAt: new Date(now()).toISOString() };
     cached = { at: now(), report };
     return report;

@@ -10,6 +10,7 @@
  * is what keeps two sign-ins (or ten concurrent requests) of one person from locking them out.
  */
 import type { Config } from '../config.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import { SealError, Sealer } from '../lib/crypto.js';
 import type { Audit } from '../ops/audit.js';
 import type { Logger } from '../ops/log.js';
@@ -41,8 +42,8 @@ export interface ForgeTokensDeps {
   forge: ForgeClient;
   log: Logger;
   audit: Audit;
-  /** ms since the epoch; tests skip ahead. Default `Date.now`. */
-  clock?: () => number;
+  /** Tests skip ahead. Default `systemClock`. */
+  clock?: Clock;
   /** Pauses between refresh attempts, ms. Default {@link REFRESH_RETRY_DELAYS_MS}. */
   retryDelaysMs?: readonly number[];
   metrics?: Metrics;
@@ -58,34 +59,34 @@ type Current = { accessToken: string; expiresAt: number };
 
 export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
   const { store, forge, log, audit } = deps;
-  const clock = deps.clock ?? Date.now;
+  const clock = deps.clock ?? systemClock;
   const delays = deps.retryDelaysMs ?? REFRESH_RETRY_DELAYS_MS;
   const sealer = new Sealer(deps.config.encryptionKeys);
   const allowlistOn = deps.config.allow.users.length > 0 || deps.config.allow.orgs.length > 0;
-  const listeners: ((personId: string) => void)[] = [];
+  const listeners: ((personId: string) => unknown)[] = [];
   const inflight = new Map<string, Promise<Current>>();
   const refreshes = deps.metrics?.counter('fjmcp_forge_refreshes_total', 'Forge token refreshes by outcome', ['outcome']);
 
   const seal = (personId: string, t: TokenPair) => sealer.seal(JSON.stringify(t), personId);
 
   /** Opens a row, re-sealing it under the newest key when an older key sealed it (rotation). */
-  function open(row: ForgeTokenRow): TokenPair {
+  async function open(row: ForgeTokenRow): Promise<TokenPair> {
     const pair = JSON.parse(sealer.open(row.sealed, row.personId)) as TokenPair;
-    if (sealer.isStale(row.sealed) && store.resealIfVersion(row.personId, row.version, seal(row.personId, pair))) {
+    if (sealer.isStale(row.sealed) && (await store.resealIfVersion(row.personId, row.version, seal(row.personId, pair)))) {
       log.info({ personId: row.personId }, 'forge tokens re-sealed with the newest encryption key');
     }
     return pair;
   }
 
   /** Deletes the row (unless a newer sign-in replaced it), audits, and tells the listeners. */
-  function endGrant(row: ForgeTokenRow, reason: string): void {
-    if (!store.deleteIfVersion(row.personId, row.version)) return;
+  async function endGrant(row: ForgeTokenRow, reason: string): Promise<void> {
+    if (!(await store.deleteIfVersion(row.personId, row.version))) return;
     refreshes?.inc({ outcome: 'grant_ended' });
     audit('forge.grant_ended', { personId: row.personId, login: row.login, reason });
     log.info({ personId: row.personId, login: row.login, reason }, 'forge grant ended');
     for (const l of listeners) {
       try {
-        l(row.personId);
+        await l(row.personId);
       } catch (err) {
         log.error({ err, personId: row.personId }, 'onGrantEnded listener failed');
       }
@@ -121,20 +122,20 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
 
   /** The refresh itself; runs at most once at a time per person (see {@link current}). */
   async function refreshPerson(personId: string): Promise<Current> {
-    const row = store.get(personId);
+    const row = await store.get(personId);
     if (!row) throw new ForgeGrantEndedError('no forge tokens for this person; sign in again');
-    const pair = openOrEnd(row);
+    const pair = await openOrEnd(row);
     if (!needsRefresh(row, clock())) return { accessToken: pair.accessToken, expiresAt: row.expiresAt }; // refreshed meanwhile
     if (!pair.refreshToken) {
       if (clock() < row.expiresAt) return { accessToken: pair.accessToken, expiresAt: row.expiresAt };
-      endGrant(row, 'access token expired and the forge issued no refresh token');
+      await endGrant(row, 'access token expired and the forge issued no refresh token');
       throw new ForgeGrantEndedError('forge access token expired and cannot be refreshed; sign in again');
     }
     let next: ForgeTokenSet;
     try {
       next = await withRetries(() => forge.refresh(pair.refreshToken!));
     } catch (err) {
-      const newer = store.get(personId);
+      const newer = await store.get(personId);
       if (newer && newer.version !== row.version) return fromRow(newer); // a sign-in replaced the tokens meanwhile
       if (err instanceof ForgeUnavailableError) {
         refreshes?.inc({ outcome: 'unavailable' });
@@ -142,57 +143,57 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
         if (clock() < row.expiresAt) return { accessToken: pair.accessToken, expiresAt: row.expiresAt };
         throw err;
       }
-      if (err instanceof ForgeGrantEndedError) endGrant(row, err.message);
+      if (err instanceof ForgeGrantEndedError) await endGrant(row, err.message);
       throw err;
     }
     // RFC 6749 §6: without a new refresh token in the answer, the old one stays in use.
     const nextPair: TokenPair = { accessToken: next.accessToken, refreshToken: next.refreshToken ?? pair.refreshToken };
     const written = { personId, login: row.login, sealed: seal(personId, nextPair), issuedAt: clock(), expiresAt: next.expiresAt };
-    const version = store.replaceIfVersion(written, row.version, clock());
+    const version = await store.replaceIfVersion(written, row.version, clock());
     if (version === undefined) {
       // A newer sign-in (or a forget) won while the forge answered: the newest tokens are theirs.
-      const newer = store.get(personId);
+      const newer = await store.get(personId);
       if (!newer) throw new ForgeGrantEndedError('forge tokens were removed; sign in again');
       return fromRow(newer);
     }
     const refused = await stillAllowed(row, next.accessToken);
     if (refused) {
-      endGrant({ ...row, ...written, version, updatedAt: clock() }, refused);
+      await endGrant({ ...row, ...written, version, updatedAt: clock() }, refused);
       throw new ForgeGrantEndedError(`forge access refused at refresh: ${refused}`);
     }
     refreshes?.inc({ outcome: 'ok' });
     audit('forge.refreshed', { personId, login: row.login });
     // Re-read: what the store holds is what every caller gets, even if it moved on meanwhile.
-    const saved = store.get(personId);
+    const saved = await store.get(personId);
     if (!saved) throw new ForgeGrantEndedError('forge tokens were removed; sign in again');
     return fromRow(saved);
   }
 
   /** Current token of a row as stored (no refresh). */
-  function fromRow(row: ForgeTokenRow): Current {
-    return { accessToken: openOrEnd(row).accessToken, expiresAt: row.expiresAt };
+  async function fromRow(row: ForgeTokenRow): Promise<Current> {
+    return { accessToken: (await openOrEnd(row)).accessToken, expiresAt: row.expiresAt };
   }
 
   /** {@link open}, ending the grant when no configured key opens the row (key removed from the ring). */
-  function openOrEnd(row: ForgeTokenRow): TokenPair {
+  async function openOrEnd(row: ForgeTokenRow): Promise<TokenPair> {
     try {
-      return open(row);
+      return await open(row);
     } catch (err) {
       if (!(err instanceof SealError)) throw err;
-      endGrant(row, 'sealed tokens cannot be opened (encryption key removed?)');
+      await endGrant(row, 'sealed tokens cannot be opened (encryption key removed?)');
       throw new ForgeGrantEndedError('stored forge tokens cannot be opened; sign in again', { cause: err });
     }
   }
 
   return {
-    save(identity, tokens) {
+    async save(identity, tokens) {
       const now = clock();
       const pair: TokenPair = { accessToken: tokens.accessToken, ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}) };
-      store.put({ personId: identity.id, login: identity.login, sealed: seal(identity.id, pair), issuedAt: now, expiresAt: tokens.expiresAt }, now);
+      await store.put({ personId: identity.id, login: identity.login, sealed: seal(identity.id, pair), issuedAt: now, expiresAt: tokens.expiresAt }, now);
     },
 
     async current(personId) {
-      const row = store.get(personId);
+      const row = await store.get(personId);
       if (!row) throw new ForgeGrantEndedError('no forge tokens for this person; sign in again');
       if (!needsRefresh(row, clock())) return fromRow(row);
       // Single flight: concurrent callers for one person share one forge refresh.
@@ -204,8 +205,8 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
       return p;
     },
 
-    forget(personId) {
-      store.delete(personId);
+    async forget(personId) {
+      await store.delete(personId);
     },
 
     onGrantEnded(listener) {
