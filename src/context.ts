@@ -18,6 +18,7 @@ import type { FetchLike } from './upstream/forge-http.js';
 import { createForgeTokens } from './upstream/forge-tokens.js';
 import type { ForgeClient, ForgeTokens } from './upstream/types.js';
 import { createAuthorizationServer, type AuthorizationServer } from './oauth/authorization-server.js';
+import { ChildPool } from './child/child-pool.js';
 import { createRelay, type Relay } from './mcp/relay.js';
 import { PolicyService } from './policy/policy-service.js';
 
@@ -79,7 +80,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     config, store, forge, forgeTokens, log, audit, metrics, clock,
     ...(opts.cimdFetch ? { cimdFetch: opts.cimdFetch } : {}),
   });
-  const relay = createRelay({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, '') });
+  const pool = new ChildPool({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, '') });
+  const relay = createRelay({ config, log, audit, metrics, pool });
   const health = createHealth({ store, forge, clock });
   as.start();
   return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy };
