@@ -37,6 +37,8 @@ export function standinForgeWithOutages(now: () => number, down: { exchange: boo
     identify: async () => ({ id: '42', login: 'dora', isAdmin: false }),
     isAllowed: async () => true,
     health: async () => ({ ok: true }),
+    credentials: () => ({ ok: true }),
+    verifyCredentials: async () => ({ ok: true }),
   };
 }
 
