@@ -1,10 +1,12 @@
 /**
  * @module ops/health
  * The readiness report behind `GET /healthz`: the store answers a query, the forge answers
- * `/api/healthz`, and the forge did not refuse the broker's client credentials at its last answer. Results are cached for {@link HEALTH_CACHE_MS} and computed single-flight, so
- * polling every few seconds costs one SQLite query and one forge request per window.
+ * `/api/healthz`, and the forge did not refuse the broker's client credentials at its last
+ * answer. Results are cached for {@link HEALTH_CACHE_MS} and computed single-flight, so
+ * polling every few seconds costs one store query and one forge request per window.
  */
-import { pingDb, type Db } from '../store/db.js';
+import type { Clock } from '../lib/clock.js';
+import type { Store } from '../store/store.js';
 import type { ForgeClient } from '../upstream/types.js';
 
 /** How long one health result is reused, ms. */
@@ -31,17 +33,17 @@ export interface Health {
   check(): Promise<HealthReport>;
 }
 
-export function createHealth(deps: { db: Db; forge: Pick<ForgeClient, 'health' | 'credentials'>; clock?: () => number }): Health {
+export function createHealth(deps: { store: Pick<Store, 'ping' | 'engine'>; forge: Pick<ForgeClient, 'health' | 'credentials'>; clock?: Clock }): Health {
   const now = deps.clock ?? Date.now;
   let cached: { at: number; report: HealthReport } | undefined;
   let inFlight: Promise<HealthReport> | undefined;
 
-  const storeHealth = (): PartHealth => {
+  const storeHealth = async (): Promise<PartHealth> => {
     try {
-      pingDb(deps.db);
+      await deps.store.ping();
       return { ok: true };
     } catch (err) {
-      return { ok: false, detail: `SQLite did not answer: ${(err as Error).message}` };
+      return { ok: false, detail: `${deps.store.engine === 'sqlite' ? 'SQLite' : 'the database'} did not answer: ${(err as Error).message}` };
     }
   };
   const forgeHealth = async (): Promise<PartHealth> => {
@@ -53,7 +55,7 @@ export function createHealth(deps: { db: Db; forge: Pick<ForgeClient, 'health' |
   };
 
   const compute = async (): Promise<HealthReport> => {
-    const [store, forge] = [storeHealth(), await forgeHealth()];
+    const [store, forge] = await Promise.all([storeHealth(), forgeHealth()]);
     const cred = deps.forge.credentials();
     const forgeCredentials: PartHealth = cred.ok ? { ok: true } : { ok: false, detail: `${cred.detail ?? 'the forge refused the broker\'s client credentials'}${cred.at ? ` (since ${new Date(cred.at).toISOString()})` : ''}` };
     const report = { ok: store.ok && forge.ok && forgeCredentials.ok, store, forge, forgeCredentials, checkedAt: new Date(now()).toISOString() };

@@ -5,9 +5,8 @@
  * `schema_migrations`. Only src/store/ holds SQL.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations/index.js';
+import { preparePrivateDbFile } from './private-files.js';
 
 export type Db = Database.Database;
 
@@ -15,11 +14,12 @@ export type Db = Database.Database;
 export const DB_FILE = 'broker.sqlite';
 
 /**
- * Opens (creating if needed) and migrates the database at `path` (`:memory:` for unit tests).
+ * Opens (creating if needed: directory 0700, files 0600) and migrates the database at `path`
+ * (`:memory:` for unit tests).
  * @throws when the file cannot be opened or a migration fails (nothing is half-applied).
  */
 export function openDb(path: string): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') preparePrivateDbFile(path); // dir 0700, files 0600 whatever the umask
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across process crashes, not power loss of the last commit.

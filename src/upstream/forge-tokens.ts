@@ -13,6 +13,7 @@
  * is what keeps two sign-ins (or ten concurrent requests) of one person from locking them out.
  */
 import type { Config } from '../config.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import { SealError, Sealer } from '../lib/crypto.js';
 import type { Audit } from '../ops/audit.js';
 import type { Logger } from '../ops/log.js';
@@ -48,8 +49,8 @@ export interface ForgeTokensDeps {
   forge: ForgeClient;
   log: Logger;
   audit: Audit;
-  /** ms since the epoch; tests skip ahead. Default `Date.now`. */
-  clock?: () => number;
+  /** Tests skip ahead. Default `systemClock`. */
+  clock?: Clock;
   /** Pauses between refresh attempts, ms. Default {@link REFRESH_RETRY_DELAYS_MS}. */
   retryDelaysMs?: readonly number[];
   metrics?: Metrics;
@@ -65,11 +66,11 @@ type Current = { accessToken: string; expiresAt: number };
 
 export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
   const { store, forge, log, audit } = deps;
-  const clock = deps.clock ?? Date.now;
+  const clock = deps.clock ?? systemClock;
   const delays = deps.retryDelaysMs ?? REFRESH_RETRY_DELAYS_MS;
   const sealer = new Sealer(deps.config.encryptionKeys);
   const allowlistOn = deps.config.allow.users.length > 0 || deps.config.allow.orgs.length > 0;
-  const listeners: ((personId: string) => void)[] = [];
+  const listeners: ((personId: string) => unknown)[] = [];
   const inflight = new Map<string, Promise<Current>>();
   /** People the allowlist admitted in this process; the others are checked at their next request. */
   const admitted = new Set<string>();
@@ -83,23 +84,23 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
   const seal = (personId: string, t: TokenPair) => sealer.seal(JSON.stringify(t), personId);
 
   /** Opens a row, re-sealing it under the newest key when an older key sealed it (rotation). */
-  function open(row: ForgeTokenRow): TokenPair {
+  async function open(row: ForgeTokenRow): Promise<TokenPair> {
     const pair = JSON.parse(sealer.open(row.sealed, row.personId)) as TokenPair;
-    if (sealer.isStale(row.sealed) && store.resealIfVersion(row.personId, row.version, seal(row.personId, pair))) {
+    if (sealer.isStale(row.sealed) && (await store.resealIfVersion(row.personId, row.version, seal(row.personId, pair)))) {
       log.info({ personId: row.personId }, 'forge tokens re-sealed with the newest encryption key');
     }
     return pair;
   }
 
   /** Deletes the row (unless a newer sign-in replaced it), audits, and tells the listeners. */
-  function endGrant(row: ForgeTokenRow, reason: string): void {
-    if (!store.deleteIfVersion(row.personId, row.version)) return;
+  async function endGrant(row: ForgeTokenRow, reason: string): Promise<void> {
+    if (!(await store.deleteIfVersion(row.personId, row.version))) return;
     refreshes?.inc({ outcome: 'grant_ended' });
     audit('forge.grant_ended', { personId: row.personId, login: row.login, reason });
     log.info({ personId: row.personId, login: row.login, reason }, 'forge grant ended');
     for (const l of listeners) {
       try {
-        l(row.personId);
+        await l(row.personId);
       } catch (err) {
         log.error({ err, personId: row.personId }, 'onGrantEnded listener failed');
       }
@@ -143,9 +144,9 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
   }
 
   /** Applies a verdict: remembers an admission, schedules a re-check, or ends the grant (throws). */
-  function applyVerdict(row: ForgeTokenRow, v: { refused?: string; undecided?: string }): void {
+  async function applyVerdict(row: ForgeTokenRow, v: { refused?: string; undecided?: string }): Promise<void> {
     if (v.refused) {
-      endGrant(row, v.refused);
+      await endGrant(row, v.refused);
       throw new ForgeGrantEndedError(`forge access refused: ${v.refused}`);
     }
     if (v.undecided) {
@@ -159,14 +160,14 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
 
   /** The allowlist check of a person not yet checked by this process (after a restart). */
   async function checkPerson(row: ForgeTokenRow): Promise<Current> {
-    const current = fromRow(row);
-    applyVerdict(row, await allowlistVerdict(row.personId, current.accessToken));
+    const current = await fromRow(row);
+    await applyVerdict(row, await allowlistVerdict(row.personId, current.accessToken));
     return current;
   }
 
   /** Refresh if due, else the pending allowlist check; runs at most once at a time per person. */
   async function settle(personId: string): Promise<Current> {
-    const row = store.get(personId);
+    const row = await store.get(personId);
     if (!row) throw new ForgeGrantEndedError('no forge tokens for this person; sign in again');
     if (needsRefresh(row, clock()) && clock() >= (retryAt.get(personId) ?? 0)) return refreshPerson(row);
     if (allowlistDue(personId)) return checkPerson(row);
@@ -176,17 +177,17 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
   /** The refresh itself (see {@link settle}). */
   async function refreshPerson(row: ForgeTokenRow): Promise<Current> {
     const personId = row.personId;
-    const pair = openOrEnd(row);
+    const pair = await openOrEnd(row);
     if (!pair.refreshToken) {
       if (clock() < row.expiresAt) return { accessToken: pair.accessToken, expiresAt: row.expiresAt };
-      endGrant(row, 'access token expired and the forge issued no refresh token');
+      await endGrant(row, 'access token expired and the forge issued no refresh token');
       throw new ForgeGrantEndedError('forge access token expired and cannot be refreshed; sign in again');
     }
     let next: ForgeTokenSet;
     try {
       next = await withRetries(() => forge.refresh(pair.refreshToken!));
     } catch (err) {
-      const newer = store.get(personId);
+      const newer = await store.get(personId);
       if (newer && newer.version !== row.version) return fromRow(newer); // a sign-in replaced the tokens meanwhile
       if (err instanceof ForgeUnavailableError) {
         refreshes?.inc({ outcome: 'unavailable' });
@@ -203,58 +204,58 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
         if (clock() < row.expiresAt) return { accessToken: pair.accessToken, expiresAt: row.expiresAt };
         throw new ForgeUnavailableError(`the forge refused the broker's ${err.kind === 'credentials' ? 'client credentials' : 'request'}; the sign-in is kept, retry shortly`, { cause: err });
       }
-      if (err instanceof ForgeGrantEndedError) endGrant(row, err.message);
+      if (err instanceof ForgeGrantEndedError) await endGrant(row, err.message);
       throw err;
     }
     retryAt.delete(personId);
     // RFC 6749 §6: without a new refresh token in the answer, the old one stays in use.
     const nextPair: TokenPair = { accessToken: next.accessToken, refreshToken: next.refreshToken ?? pair.refreshToken };
     const written = { personId, login: row.login, sealed: seal(personId, nextPair), issuedAt: clock(), expiresAt: next.expiresAt };
-    const version = store.replaceIfVersion(written, row.version, clock());
+    const version = await store.replaceIfVersion(written, row.version, clock());
     if (version === undefined) {
       // A newer sign-in (or a forget) won while the forge answered: the newest tokens are theirs.
-      const newer = store.get(personId);
+      const newer = await store.get(personId);
       if (!newer) throw new ForgeGrantEndedError('forge tokens were removed; sign in again');
       return fromRow(newer);
     }
-    applyVerdict({ ...row, ...written, version, updatedAt: clock() }, await allowlistVerdict(personId, next.accessToken));
+    await applyVerdict({ ...row, ...written, version, updatedAt: clock() }, await allowlistVerdict(personId, next.accessToken));
     refreshes?.inc({ outcome: 'ok' });
     audit('forge.refreshed', { personId, login: row.login });
     // Re-read: what the store holds is what every caller gets, even if it moved on meanwhile.
-    const saved = store.get(personId);
+    const saved = await store.get(personId);
     if (!saved) throw new ForgeGrantEndedError('forge tokens were removed; sign in again');
     return fromRow(saved);
   }
 
   /** Current token of a row as stored (no refresh). */
-  function fromRow(row: ForgeTokenRow): Current {
-    return { accessToken: openOrEnd(row).accessToken, expiresAt: row.expiresAt };
+  async function fromRow(row: ForgeTokenRow): Promise<Current> {
+    return { accessToken: (await openOrEnd(row)).accessToken, expiresAt: row.expiresAt };
   }
 
   /** {@link open}, ending the grant when no configured key opens the row (key removed from the ring). */
-  function openOrEnd(row: ForgeTokenRow): TokenPair {
+  async function openOrEnd(row: ForgeTokenRow): Promise<TokenPair> {
     try {
-      return open(row);
+      return await open(row);
     } catch (err) {
       if (!(err instanceof SealError)) throw err;
-      endGrant(row, 'sealed tokens cannot be opened (encryption key removed?)');
+      await endGrant(row, 'sealed tokens cannot be opened (encryption key removed?)');
       throw new ForgeGrantEndedError('stored forge tokens cannot be opened; sign in again', { cause: err });
     }
   }
 
   return {
-    save(identity, tokens) {
+    async save(identity, tokens) {
       const now = clock();
       // The caller (the sign-in) has just checked the allowlist.
       admitted.add(identity.id);
       recheckAt.delete(identity.id);
       retryAt.delete(identity.id);
       const pair: TokenPair = { accessToken: tokens.accessToken, ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}) };
-      store.put({ personId: identity.id, login: identity.login, sealed: seal(identity.id, pair), issuedAt: now, expiresAt: tokens.expiresAt }, now);
+      await store.put({ personId: identity.id, login: identity.login, sealed: seal(identity.id, pair), issuedAt: now, expiresAt: tokens.expiresAt }, now);
     },
 
     async current(personId) {
-      const row = store.get(personId);
+      const row = await store.get(personId);
       if (!row) throw new ForgeGrantEndedError('no forge tokens for this person; sign in again');
       const refreshDue = needsRefresh(row, clock()) && clock() >= (retryAt.get(personId) ?? 0);
       if (!refreshDue && !allowlistDue(personId)) return fromRow(row);
@@ -267,8 +268,8 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
       return p;
     },
 
-    forget(personId) {
-      store.delete(personId);
+    async forget(personId) {
+      await store.delete(personId);
     },
 
     onGrantEnded(listener) {

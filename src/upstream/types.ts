@@ -103,7 +103,7 @@ export interface ForgeClient {
 /** The people's forge tokens, sealed at rest, refreshed single-flight. */
 export interface ForgeTokens {
   /** Stores the person's newest token set; the newest sign-in wins for all of their grants. */
-  save(identity: ForgeIdentity, tokens: ForgeTokenSet): void;
+  save(identity: ForgeIdentity, tokens: ForgeTokenSet): Promise<void>;
   /**
    * The person's current forge access token, refreshed (single-flight per person) when it
    * expires within the refresh margin; the allowlist is re-checked at every refresh.
@@ -113,7 +113,7 @@ export interface ForgeTokens {
    */
   current(personId: string): Promise<{ accessToken: string; expiresAt: number }>;
   /** Deletes the person's forge tokens. */
-  forget(personId: string): void;
+  forget(personId: string): Promise<void>;
   /** Called with the person id whenever their forge grant ended (see {@link current}). */
-  onGrantEnded(listener: (personId: string) => void): void;
+  onGrantEnded(listener: (personId: string) => unknown): void;
 }

@@ -95,7 +95,8 @@ describe('lifecycle', () => {
     const r = await relay();
     const t0 = Date.now() + 3600_000;
     const old = await connectClient('v2', r.url, personHeaders('swap', `${marker}-old`, t0));
-    const long = old.callTool('trigger-long-running-operation', { duration: 1, steps: 2 });
+    // 5 s: the new child's start must fit inside the old call even on a loaded machine (1 s did not).
+    const long = old.callTool('trigger-long-running-operation', { duration: 5, steps: 2 });
     await new Promise((res) => setTimeout(res, 200));
     const fresh = await connectClient('v1', r.url, personHeaders('swap', `${marker}-new`, t0 + 1000));
     const env = JSON.parse(textOf(await fresh.callTool('get-env'))) as Record<string, string>;

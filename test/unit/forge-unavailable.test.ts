@@ -136,7 +136,7 @@ describe('forge client: transient failures are ForgeUnavailableError, never a gr
 });
 
 describe('forge tokens: a refresh the forge cannot answer is retried and never ends the grant', () => {
-  function tokens(allowOrg = false) {
+  async function tokens(allowOrg = false) {
     let now = Date.now();
     const c = client(forgeUrl, 300, () => now);
     const config = allowOrg ? { ...c.config, allow: { users: [], orgs: ['team'] } } : c.config;
@@ -146,38 +146,38 @@ describe('forge tokens: a refresh the forge cannot answer is retried and never e
     const ended: string[] = [];
     const t = createForgeTokens({ config, store, forge, log: silentLogger, audit: createAudit(silentLogger), clock: () => now, retryDelaysMs: [10, 20] });
     t.onGrantEnded((p) => ended.push(p));
-    t.save({ id: '1', login: 'alice', isAdmin: false }, { accessToken: 'at-old', refreshToken: 'rt-old', expiresAt: now + 60_000 });
+    await t.save({ id: '1', login: 'alice', isAdmin: false }, { accessToken: 'at-old', refreshToken: 'rt-old', expiresAt: now + 60_000 });
     return { t, store, ended, skip: (ms: number) => (now += ms) };
   }
 
   it('retries 3 times and serves the still-valid old token inside the refresh margin', async () => {
-    const { t, store, ended, skip } = tokens();
+    const { t, store, ended, skip } = await tokens();
     skip(50_000); // 10 s left of 60: inside the 15 s margin
     standin.state.mode = '500';
     expect(await t.current('1')).toMatchObject({ accessToken: 'at-old' });
     expect(standin.state.tokenCalls).toBe(3);
-    expect(store.get('1')?.version).toBe(1);
+    expect((await store.get('1'))?.version).toBe(1);
     expect(ended).toEqual([]);
   });
 
   it('throws ForgeUnavailableError once the old token has expired, keeps the tokens, and refreshes when the forge is back', async () => {
-    const { t, store, ended, skip } = tokens();
+    const { t, store, ended, skip } = await tokens();
     skip(61_000);
     standin.state.mode = '500';
     await expect(t.current('1')).rejects.toThrow(ForgeUnavailableError);
-    expect(store.get('1')).toBeDefined();
+    expect(await store.get('1')).toBeDefined();
     standin.state.mode = 'ok';
     expect((await t.current('1')).accessToken).toMatch(/^at-\d+$/);
-    expect(store.get('1')?.version).toBe(2);
+    expect((await store.get('1'))?.version).toBe(2);
     expect(ended).toEqual([]);
   });
 
   it('keeps the person signed in when the allowlist check at refresh gets no answer (5xx, hang), checks again later, and ends the grant only on a definite 404', async () => {
-    const { t, store, ended, skip } = tokens(true);
+    const { t, store, ended, skip } = await tokens(true);
     skip(50_000);
     standin.state.member = '500';
     expect((await t.current('1')).accessToken).toMatch(/^at-\d+$/); // refreshed; the check had no answer
-    expect(store.get('1')).toBeDefined();
+    expect(await store.get('1')).toBeDefined();
     expect(ended).toEqual([]);
     standin.state.member = 'hang';
     skip(ALLOWLIST_RECHECK_MS + 1);
@@ -187,6 +187,6 @@ describe('forge tokens: a refresh the forge cannot answer is retried and never e
     skip(ALLOWLIST_RECHECK_MS + 1);
     await expect(t.current('1')).rejects.toThrow(/no longer on the allowlist/);
     expect(ended).toEqual(['1']);
-    expect(store.get('1')).toBeUndefined();
+    expect(await store.get('1')).toBeUndefined();
   });
 });
