@@ -21,9 +21,10 @@ export function opsRoutes(deps: { config: Config; health: Health; metrics: Metri
     return c.json(
       {
         status: r.ok ? 'ok' : 'unavailable',
-        ...(r.ok ? {} : { failing: [r.store.ok ? null : 'store', r.forge.ok ? null : 'forge'].filter(Boolean) }),
+        ...(r.ok ? {} : { failing: [r.store.ok ? null : 'store', r.forge.ok ? null : 'forge', r.forgeCredentials.ok ? null : 'forgeCredentials'].filter(Boolean) }),
         store: r.store,
         forge: r.forge,
+        forgeCredentials: r.forgeCredentials,
         checkedAt: r.checkedAt,
       },
       r.ok ? 200 : 503,

@@ -57,13 +57,17 @@ export async function identify(deps: ForgeUserDeps, accessToken: string): Promis
  * person asking about themselves who is not one, public or private org alike; its 303 to
  * `public_members` (for asking about others) is never followed and counts as "no". Works for
  * a non-admin member with their OAuth token; needs `read:organization` with restricted scopes.
- * Fails closed: any status but 204, or any error, is "no" for that org.
+ * Only 204 is "yes" and only 404 (or the never-followed redirect) is a definite "no"; any other
+ * answer (network error, deadline, 5xx, 401/403) is not an answer.
+ * @returns true when admitted; false when every listed organisation definitely said "not a member".
+ * @throws {ForgeUnavailableError} when no entry admitted and some organisation gave no definite answer.
  */
 export async function isAllowed(deps: ForgeUserDeps, identity: ForgeIdentity, accessToken: string): Promise<boolean> {
   const { users, orgs } = deps.allow;
   if (users.length === 0 && orgs.length === 0) return true;
   const login = identity.login.toLowerCase();
   if (users.some((u) => u.toLowerCase() === login)) return true;
+  let undecided: string | undefined;
   for (const org of orgs) {
     const url = forgeUrl(deps.forgeBase, `api/v1/orgs/${encodeURIComponent(org)}/members/${encodeURIComponent(identity.login)}`);
     try {
@@ -71,12 +75,15 @@ export async function isAllowed(deps: ForgeUserDeps, identity: ForgeIdentity, ac
       const detail = await bodyText(res, 200);
       if (res.status === 204) return true;
       if (res.status !== 404 && !(res.status >= 300 && res.status < 400)) {
-        deps.log.warn({ org, login: identity.login, status: res.status, detail }, 'forge organisation membership check failed; counting as not a member');
+        deps.log.warn({ org, login: identity.login, status: res.status, detail }, 'forge organisation membership check gave no answer');
+        undecided ??= `organisation ${org} membership check answered HTTP ${res.status}`;
       }
     } catch (err) {
-      deps.log.warn({ org, login: identity.login, err: (err as Error).message }, 'forge organisation membership check failed; counting as not a member');
+      deps.log.warn({ org, login: identity.login, err: (err as Error).message }, 'forge organisation membership check gave no answer');
+      undecided ??= `organisation ${org} membership check failed: ${(err as Error).message}`;
     }
   }
+  if (undecided) throw new ForgeUnavailableError(`the allowlist could not be checked: ${undecided}`);
   return false;
 }
 

@@ -34,6 +34,8 @@ export function standinForgeWithOutages(now: () => number, down: { exchange: boo
     isAllowed: async () => true,
     health: async () => ({ ok: true }),
     memberships: async () => ({ orgs: [], teams: [] }),
+    credentials: () => ({ ok: true }),
+    verifyCredentials: async () => ({ ok: true }),
   };
 }
 
