@@ -2,62 +2,100 @@
  * @module context
  * The composition root: config → logger, metrics, audit → store → forge client and forge tokens
  * → authorization server → relay → health. {@link closeContext} tears down in reverse.
+ * Tests assemble the broker here too, replacing parts through {@link ContextOptions}.
  */
 import { join } from 'node:path';
 import type { Config } from './config.js';
+import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger, type Logger } from './ops/log.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createAudit, type Audit } from './ops/audit.js';
 import { createHealth, type Health } from './ops/health.js';
-import { openDb, DB_FILE, type Db } from './store/db.js';
-import { createForgeTokenStore } from './store/forge-tokens-store.js';
+import { DB_FILE } from './store/db.js';
+import { openSqliteStore, type Store } from './store/store.js';
+import { openPostgresStore } from './store/postgres/index.js';
 import { createForgeClient } from './upstream/forge-client.js';
+import type { FetchLike } from './upstream/forge-http.js';
 import { createForgeTokens } from './upstream/forge-tokens.js';
 import type { ForgeClient, ForgeTokens } from './upstream/types.js';
 import { createAuthorizationServer, type AuthorizationServer } from './oauth/authorization-server.js';
+import { ChildPool } from './child/child-pool.js';
 import { createRelay, type Relay } from './mcp/relay.js';
 import { createChildSandbox } from './child/sandbox.js';
+import { PolicyService } from './policy/policy-service.js';
 
 export interface AppContext {
   config: Config;
   log: Logger;
   metrics: Metrics;
   audit: Audit;
-  db: Db;
+  clock: Clock;
+  store: Store;
   forge: ForgeClient;
   forgeTokens: ForgeTokens;
   as: AuthorizationServer;
   relay: Relay;
   health: Health;
+  /** The tool policy in force (reloaded on SIGHUP by main.ts). */
+  policy: PolicyService;
 }
 
-/** Optional overrides for tests: a logger that writes elsewhere, process metrics off. */
+/** Optional replacements, for tests; each defaults to the production part. */
 export interface ContextOptions {
+  /** A logger that writes elsewhere. */
   log?: Logger;
+  /** Process metrics (CPU, memory) in `/metrics`; off in tests that build several contexts. */
   defaultMetrics?: boolean;
+  /** The clock of every time-dependent part. Default {@link systemClock}. */
+  clock?: Clock;
+  /** Fetch of the real forge client (the forge's token, user and health endpoints). */
+  forgeFetch?: FetchLike;
+  /** A whole forge client; its name must say it is a stand-in. Wins over `forgeFetch`. */
+  forge?: ForgeClient;
+  /** Fetch of client ID metadata documents. Default: the SSRF-guarded fetch. */
+  cimdFetch?: typeof fetch;
+  /** An open store (e.g. in-memory SQLite, or one shared by two contexts). Default: opened from config. */
+  store?: Store;
+  /** Pauses between forge refresh attempts, ms (see upstream/forge-tokens.ts). */
+  forgeRetryDelaysMs?: readonly number[];
 }
 
-export function createContext(config: Config, opts: ContextOptions = {}): AppContext {
+/** Opens the store named by the configuration: PostgreSQL at `FJMCP_DATABASE_URL`, else SQLite in the data directory. */
+export function openConfiguredStore(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Store> {
+  return config.databaseUrl ? openPostgresStore(config.databaseUrl) : openSqliteStore(join(config.dataDir, DB_FILE));
+}
+
+export async function createContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {
   const log = opts.log ?? createLogger(config.logLevel);
   const metrics = createMetrics(opts.defaultMetrics ?? true);
   const audit = createAudit(log);
-  const db = openDb(join(config.dataDir, DB_FILE));
-  const forge = createForgeClient({ config, log });
-  const forgeTokens = createForgeTokens({ config, store: createForgeTokenStore(db), forge, log, audit, metrics });
-  const as = createAuthorizationServer({ config, db, forge, forgeTokens, log, audit, metrics });
+  const clock = opts.clock ?? systemClock;
+  const forge = opts.forge ?? createForgeClient({ config, log, clock, ...(opts.forgeFetch ? { fetch: opts.forgeFetch } : {}) });
+  // Before the store opens, so a bad policy file stops the start with nothing to undo (PolicyFileError).
+  const policy = new PolicyService({ file: config.policy.file, preset: config.child.preset, log: log.child({ component: 'policy' }), memberships: (t) => forge.memberships(t) });
+  const store = opts.store ?? (await openConfiguredStore(config));
+  const forgeTokens = createForgeTokens({
+    config, store: store.forgeTokens, forge, log, audit, metrics, clock,
+    ...(opts.forgeRetryDelaysMs ? { retryDelaysMs: opts.forgeRetryDelaysMs } : {}),
+  });
+  const as = createAuthorizationServer({
+    config, store, forge, forgeTokens, log, audit, metrics, clock,
+    ...(opts.cimdFetch ? { cimdFetch: opts.cimdFetch } : {}),
+  });
   const sandbox = createChildSandbox(config, log);
-  const relay = createRelay({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, ''), sandbox });
-  const health = createHealth({ db, forge, childSandbox: sandbox });
+  const pool = new ChildPool({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, ''), sandbox });
+  const relay = createRelay({ config, log, audit, metrics, pool });
+  const health = createHealth({ store, forge, clock, childSandbox: sandbox });
   as.start();
-  return { config, log, metrics, audit, db, forge, forgeTokens, as, relay, health };
+  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy };
 }
 
 /**
  * Stops in reverse order: the relay drains (in-flight calls get `graceMs`, then every child
- * process group is stopped), the authorization server's timers stop, the database closes.
+ * process group is stopped), the authorization server's timers stop, the store closes.
  */
 export async function closeContext(ctx: AppContext, graceMs: number): Promise<void> {
   await ctx.relay.shutdown(graceMs);
   ctx.as.stop();
-  ctx.db.close();
+  await ctx.store.close();
 }

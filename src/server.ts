@@ -24,7 +24,7 @@ export interface RunningBroker {
 
 /** Starts the broker and resolves once it listens. */
 export async function startServer(config: Config, opts: ContextOptions = {}): Promise<RunningBroker> {
-  const ctx = createContext(config, opts);
+  const ctx = await createContext(config, opts);
   const app = createApp(ctx);
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port }, (info: AddressInfo) =>

@@ -58,7 +58,7 @@ export function oauthRoutes(as: AuthorizationServer, config: Config): Hono {
     } catch {
       throw new OAuthError('invalid_client_metadata', 'the body is not valid JSON');
     }
-    const out = as.register(body, clientIp(c));
+    const out = await as.register(body, clientIp(c));
     as.count('register', 'ok');
     return new Response(JSON.stringify(out), { status: 201, headers: { 'content-type': 'application/json', ...NO_STORE } });
   });

@@ -1,9 +1,10 @@
 /**
  * @module mcp/child-link
- * The broker as the one MCP client of one child: it does the child's handshake itself and caches
- * the InitializeResult, rewrites request ids and progress tokens so the person's sessions cannot
- * collide, and routes what the child sends back (responses, progress, logs, list_changed,
- * server→client requests). Routing rules: docs/relay.md §Routing.
+ * The broker as the one MCP client of one child, and the one owner of its routing state: the
+ * child ids of calls in flight (and the client id and downstream each came from), the progress
+ * tokens it rewrote, and the requests the child sent to a client. It does the child's handshake
+ * itself and caches the InitializeResult, and routes what the child sends back (responses,
+ * progress, logs, list_changed, child→client requests). Routing rules: docs/relay.md §Routing.
  */
 import type { ChildProcess } from '../child/child-process.js';
 import type { Logger } from '../ops/log.js';
@@ -16,39 +17,56 @@ export const CHILD_INIT_TIMEOUT_MS = 30_000;
 /** The capability set the broker declares to every child: everything it can route. */
 export const BROKER_CLIENT_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } };
 
-/** What a child link needs from a downstream session. */
+/** The client side of a call, as a child link sees it: an MCP session. */
 export interface Downstream {
   readonly id: string;
+  /** What the client declared in `initialize`; decides where child→client requests may go. */
   readonly capabilities: Record<string, unknown>;
+  /** Resource URIs this client subscribed to. */
+  readonly subscriptions: ReadonlySet<string>;
   /** Sends to the client: on the stream of `relatedRequestId`, else on the GET stream. */
   deliver(msg: RpcMessage, relatedRequestId?: Id): void;
-  /** Ids of requests the child sent through this session: downstream id → (link, child id). */
-  readonly outgoing: Map<Id, { link: ChildLink; childId: Id }>;
-  /** This session's requests in flight: client id → (link, child id). */
-  readonly inflight: Map<Id, { link: ChildLink; childId: number }>;
-  readonly subscriptions: Set<string>;
 }
 
+/** A request sent to the child and not answered yet. */
 interface Pending {
-  session?: Downstream;
+  /** Where the call came from; none for the broker's own requests. */
+  downstream?: Downstream;
   clientId?: Id;
+  /** The broker's progress token that replaced the client's (`fjmcp-pN`). */
   proxyToken?: string;
-  internal?: { resolve: (m: RpcMessage) => void };
+  /** The client's own progress token, restored on the child's progress notifications. */
+  clientToken?: unknown;
+  /** Settles the call: the child's response (id restored), an error, or nothing (cancelled). */
+  resolve(msg: RpcMessage | undefined): void;
 }
 
-let downstreamSeq = 0;
+/** A request from the child forwarded to a client, awaiting that client's answer. */
+interface Asked {
+  downstream: Downstream;
+  childId: Id;
+}
+
+let askedSeq = 0;
 let tokenSeq = 0;
 
 export class ChildLink {
   initResult: Record<string, unknown> | undefined;
   draining = false;
   readonly startedAt = Date.now();
-  #nextId = 1;
-  readonly #pending = new Map<number, Pending>();
-  readonly #progress = new Map<string, { session: Downstream; clientToken: unknown; clientId: Id }>();
-  /** Child request id (as JSON) → the session and id it was forwarded under. */
-  readonly #childRequests = new Map<string, { session: Downstream; downId: Id }>();
+  /** Called when the last request in flight settles. */
   onIdle: () => void = () => {};
+  #nextId = 1;
+  /** Child id → the call it carries. */
+  readonly #pending = new Map<number, Pending>();
+  /** Per downstream: client id → child id (cancellation, release, idle checks). */
+  readonly #calls = new Map<Downstream, Map<Id, number>>();
+  /** Broker progress token → the call it belongs to. */
+  readonly #progress = new Map<string, Pending>();
+  /** Broker id of a child→client request (`fjmcp-sN`) → where it went and the child's id. */
+  readonly #asked = new Map<Id, Asked>();
+  /** Child id (as JSON) of a child→client request → its broker id. */
+  readonly #askedByChildId = new Map<string, Id>();
 
   constructor(
     readonly proc: ChildProcess,
@@ -62,6 +80,11 @@ export class ChildLink {
   /** Client requests (and broker requests) the child has not answered yet. */
   get inFlight(): number {
     return this.#pending.size;
+  }
+
+  /** Calls of `downstream` the child has not answered yet. */
+  inFlightFor(downstream: Downstream): number {
+    return this.#calls.get(downstream)?.size ?? 0;
   }
 
   /**
@@ -85,57 +108,90 @@ export class ChildLink {
     if (!this.proc.alive) return Promise.resolve(rpcError(id, RPC.SERVER_UNAVAILABLE, 'MCP server process has exited'));
     return new Promise<RpcMessage>((resolve) => {
       const timer = setTimeout(() => {
-        this.#pending.delete(id);
+        this.#settle(id);
         resolve(rpcError(id, RPC.INTERNAL_ERROR, `MCP server did not answer ${method} within ${timeoutMs} ms`));
       }, timeoutMs);
       timer.unref();
-      this.#pending.set(id, { internal: { resolve: (m) => { clearTimeout(timer); resolve(m); } } });
+      this.#pending.set(id, { resolve: (m) => { clearTimeout(timer); resolve(m!); } });
       this.proc.send({ jsonrpc: '2.0', id, method, params });
     });
   }
 
-  /** Forwards a client request under a fresh child id; maps its progress token. */
-  forward(session: Downstream, msg: RpcMessage): void {
+  /**
+   * Forwards a client's request under a fresh child id (its progress token replaced by a broker
+   * token) and resolves with the child's response under the client's id; with a JSON-RPC error
+   * when the child is gone or dies; with `undefined` when the call was cancelled. Takes over `msg`.
+   */
+  call(downstream: Downstream, msg: RpcMessage): Promise<RpcMessage | undefined> {
     const clientId = msg.id as Id;
-    if (!this.proc.alive) return session.deliver(rpcError(clientId, RPC.SERVER_UNAVAILABLE, 'MCP server process has exited; retry'), clientId);
-    const childId = this.#nextId++;
-    const p: Pending = { session, clientId };
-    const meta = msg.params?._meta;
-    if (meta && meta.progressToken !== undefined) {
-      const proxy = `fjmcp-p${++tokenSeq}`;
-      this.#progress.set(proxy, { session, clientToken: meta.progressToken, clientId });
-      p.proxyToken = proxy;
-      msg.params = { ...msg.params, _meta: { ...meta, progressToken: proxy } };
+    if (!this.proc.alive) return Promise.resolve(rpcError(clientId, RPC.SERVER_UNAVAILABLE, 'MCP server process has exited; retry'));
+    return new Promise((resolve) => {
+      const childId = this.#nextId++;
+      const p: Pending = { downstream, clientId, resolve };
+      const meta = msg.params?._meta;
+      if (meta && meta.progressToken !== undefined) {
+        p.proxyToken = `fjmcp-p${++tokenSeq}`;
+        p.clientToken = meta.progressToken;
+        this.#progress.set(p.proxyToken, p);
+        msg.params = { ...msg.params, _meta: { ...meta, progressToken: p.proxyToken } };
+      }
+      this.#pending.set(childId, p);
+      let calls = this.#calls.get(downstream);
+      if (!calls) this.#calls.set(downstream, (calls = new Map()));
+      calls.set(clientId, childId);
+      msg.id = childId;
+      this.proc.send(msg);
+    });
+  }
+
+  /**
+   * A client's `notifications/cancelled` (`params.requestId` in the client's ids): the call is
+   * settled with nothing and the child is told under its own id.
+   * @returns false when `downstream` has no such call on this child.
+   */
+  cancel(downstream: Downstream, params: Record<string, unknown>): boolean {
+    const childId = this.#calls.get(downstream)?.get(params.requestId as Id);
+    if (childId === undefined) return false;
+    this.#settle(childId)?.resolve(undefined);
+    this.proc.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { ...params, requestId: childId } });
+    return true;
+  }
+
+  /**
+   * A client's answer to a request this child sent it: goes back under the child's id.
+   * @returns false when the child did not ask `downstream` under that id.
+   */
+  answer(downstream: Downstream, msg: RpcMessage): boolean {
+    const asked = this.#asked.get(msg.id as Id);
+    if (!asked || asked.downstream !== downstream) return false;
+    this.#forgetAsked(msg.id as Id, asked);
+    this.proc.send({ ...msg, id: asked.childId });
+    return true;
+  }
+
+  /**
+   * `downstream` is gone: its calls are cancelled at the child, and the child's requests to it are
+   * answered with an error, so neither side waits for a client that left.
+   */
+  release(downstream: Downstream): void {
+    for (const clientId of [...(this.#calls.get(downstream)?.keys() ?? [])]) {
+      this.cancel(downstream, { requestId: clientId, reason: 'MCP session closed' });
     }
-    this.#pending.set(childId, p);
-    session.inflight.set(clientId, { link: this, childId });
-    msg.id = childId;
-    this.proc.send(msg);
-  }
-
-  /** Relays `notifications/cancelled` for a client request with its rewritten id. */
-  cancel(session: Downstream, params: Record<string, unknown>): void {
-    const entry = session.inflight.get(params.requestId as Id);
-    if (!entry) return;
-    this.#settle(entry.childId);
-    this.proc.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { ...params, requestId: entry.childId } });
-  }
-
-  /** Sends a client's answer to a server→client request back under the child's id. */
-  answer(childId: Id, msg: RpcMessage): void {
-    this.#childRequests.delete(JSON.stringify(childId));
-    this.proc.send({ ...msg, id: childId });
+    for (const [downId, asked] of [...this.#asked]) {
+      if (asked.downstream !== downstream) continue;
+      this.#forgetAsked(downId, asked);
+      this.proc.send(rpcError(asked.childId, RPC.INTERNAL_ERROR, 'the MCP session that was asked has closed'));
+    }
   }
 
   /** Fails every request in flight at once (the child died): JSON-RPC error, never a hang. */
   failAll(reason: string): void {
     for (const [childId, p] of [...this.#pending]) {
       this.#settle(childId);
-      if (p.internal) p.internal.resolve(rpcError(childId, RPC.SERVER_UNAVAILABLE, reason));
-      else p.session!.deliver(rpcError(p.clientId!, RPC.SERVER_UNAVAILABLE, reason), p.clientId);
+      p.resolve(rpcError(p.downstream ? p.clientId : childId, RPC.SERVER_UNAVAILABLE, reason));
     }
-    for (const { session, downId } of this.#childRequests.values()) session.outgoing.delete(downId);
-    this.#childRequests.clear();
+    this.#asked.clear();
+    this.#askedByChildId.clear();
   }
 
   #settle(childId: number): Pending | undefined {
@@ -143,9 +199,18 @@ export class ChildLink {
     if (!p) return undefined;
     this.#pending.delete(childId);
     if (p.proxyToken) this.#progress.delete(p.proxyToken);
-    if (p.session) p.session.inflight.delete(p.clientId!);
+    if (p.downstream) {
+      const calls = this.#calls.get(p.downstream)!;
+      calls.delete(p.clientId!);
+      if (calls.size === 0) this.#calls.delete(p.downstream);
+    }
     if (this.#pending.size === 0) this.onIdle();
     return p;
+  }
+
+  #forgetAsked(downId: Id, asked: Asked): void {
+    this.#asked.delete(downId);
+    this.#askedByChildId.delete(JSON.stringify(asked.childId));
   }
 
   #fromChild(msg: RpcMessage): void {
@@ -153,9 +218,8 @@ export class ChildLink {
     if (isResponse(msg)) {
       const p = typeof msg.id === 'number' ? this.#settle(msg.id) : undefined;
       if (!p) return; // answer to a cancelled or unknown request: dropped, as MCP cancellation allows
-      if (p.internal) return p.internal.resolve(msg);
-      msg.id = p.clientId!;
-      return p.session!.deliver(msg, p.clientId);
+      if (p.downstream) msg.id = p.clientId!;
+      return p.resolve(msg);
     }
     if (isRequest(msg)) return this.#childRequest(msg);
     if (typeof msg.method === 'string') this.#notification(msg);
@@ -165,23 +229,23 @@ export class ChildLink {
     const params = msg.params ?? {};
     switch (msg.method) {
       case 'notifications/progress': {
-        const m = this.#progress.get(params.progressToken as string);
-        if (!m) return;
-        return m.session.deliver({ ...msg, params: { ...params, progressToken: m.clientToken } as RpcMessage['params'] }, m.clientId);
+        const p = this.#progress.get(params.progressToken as string);
+        if (!p) return;
+        return p.downstream!.deliver({ ...msg, params: { ...params, progressToken: p.clientToken } as RpcMessage['params'] }, p.clientId);
       }
       case 'notifications/message': {
-        // One request in flight: the log belongs to it; otherwise it cannot be attributed.
+        // One call in flight: the log belongs to it; otherwise it cannot be attributed.
         const only = this.#single();
-        if (only) return only.session!.deliver(msg, only.clientId);
+        if (only) return only.downstream!.deliver(msg, only.clientId);
         return this.#broadcast(msg);
       }
       case 'notifications/cancelled': {
         const key = JSON.stringify(params.requestId);
-        const r = this.#childRequests.get(key);
-        if (!r) return;
-        this.#childRequests.delete(key);
-        r.session.outgoing.delete(r.downId);
-        return r.session.deliver({ ...msg, params: { ...params, requestId: r.downId } });
+        const downId = this.#askedByChildId.get(key);
+        if (downId === undefined) return;
+        const asked = this.#asked.get(downId)!;
+        this.#forgetAsked(downId, asked);
+        return asked.downstream.deliver({ ...msg, params: { ...params, requestId: downId } });
       }
       case 'notifications/resources/updated': {
         const uri = params.uri as string;
@@ -198,7 +262,7 @@ export class ChildLink {
   #single(): Pending | undefined {
     let found: Pending | undefined;
     for (const p of this.#pending.values()) {
-      if (p.internal) continue;
+      if (!p.downstream) continue;
       if (found) return undefined;
       found = p;
     }
@@ -210,8 +274,8 @@ export class ChildLink {
   }
 
   /**
-   * Routes a server→client request to the newest in-flight request of a session that declared
-   * the capability, on that request's stream; anything unroutable gets an error, never silence.
+   * Routes a child→client request to the newest call in flight of a session that declared the
+   * capability, on that call's stream; anything unroutable gets an error, never silence.
    */
   #childRequest(msg: RpcMessage): void {
     const method = msg.method!;
@@ -219,15 +283,15 @@ export class ChildLink {
     const cap = capabilityFor(method);
     let target: Pending | undefined;
     for (const p of this.#pending.values()) {
-      if (p.session && (cap === undefined || p.session.capabilities[cap] !== undefined)) target = p;
+      if (p.downstream && (cap === undefined || p.downstream.capabilities[cap] !== undefined)) target = p;
     }
     if (!target) {
-      this.log.debug({ method }, 'server→client request without a capable session in flight; answered with an error');
+      this.log.debug({ method }, 'child→client request without a capable session in flight; answered with an error');
       return this.proc.send(rpcError(msg.id, RPC.METHOD_NOT_FOUND, `no connected MCP client can answer ${method} now (none in flight declared ${cap ?? 'it'})`));
     }
-    const downId = `fjmcp-s${++downstreamSeq}`;
-    this.#childRequests.set(JSON.stringify(msg.id), { session: target.session!, downId });
-    target.session!.outgoing.set(downId, { link: this, childId: msg.id as Id });
-    target.session!.deliver({ ...msg, id: downId }, target.clientId);
+    const downId = `fjmcp-s${++askedSeq}`;
+    this.#asked.set(downId, { downstream: target.downstream!, childId: msg.id as Id });
+    this.#askedByChildId.set(JSON.stringify(msg.id), downId);
+    target.downstream!.deliver({ ...msg, id: downId }, target.clientId);
   }
 }

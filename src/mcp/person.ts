@@ -1,14 +1,18 @@
 /**
  * @module mcp/person
- * One person's relay state: their sessions and their child. The child is started on first use
+ * One person's relay state: their sessions and their child, and what happens to each message a
+ * client sends on one of those sessions ({@link Person.receive}). The child is started on first use
  * (single-flight), restarted with backoff after it dies, swapped when the person's forge token
  * changes (the new child takes new requests; the old one finishes its calls and is stopped), and
  * stopped when idle. Lifecycle rules: docs/relay.md §Lifecycle.
  */
-import { ChildProcess, type ChildExit } from '../child/child-process.js';
+import { ChildPoolFullError, type ChildPool } from '../child/child-pool.js';
+import type { ChildExit, ChildProcess } from '../child/child-process.js';
 import type { Logger } from '../ops/log.js';
 import { ChildLink } from './child-link.js';
+import { RPC, isRequest, isResponse, negotiateVersion, rpcError, type RpcMessage } from './protocol.js';
 import type { Session } from './session.js';
+import { PACKAGE } from '../version.js';
 
 /** Restart backoff after a crash: none for the first, then doubling from 500 ms up to 30 s. */
 export const RESTART_BACKOFF_MIN_MS = 500;
@@ -19,13 +23,8 @@ export const HEALTHY_RUN_MS = 60_000;
 /** The relay-wide services a person needs. */
 export interface PersonEnv {
   log: Logger;
-  /** Spawns a child process with this token (env, limits and accounting done by the relay). */
-  spawn(person: Person, token: string): Promise<ChildProcess>;
-  childStarted(person: Person, link: ChildLink): void;
-  childExited(person: Person, link: ChildLink, exit: ChildExit): void;
-  /** Throws when no further child may start (relay-wide cap). */
-  reserveChild(): void;
-  releaseChild(): void;
+  /** Spawns children (environment, relay-wide cap, start/exit accounting). */
+  pool: ChildPool;
 }
 
 export class Person {
@@ -56,6 +55,91 @@ export class Person {
 
   get idle(): boolean {
     return this.inFlight === 0 && this.openStreams === 0;
+  }
+
+  /** Calls of `session` in flight on any of this person's children. */
+  inFlightOf(session: Session): number {
+    let n = 0;
+    for (const l of this.#links()) n += l.inFlightFor(session);
+    return n;
+  }
+
+  /**
+   * Handles one client→server message of `session` (MCP lifecycle, basic/utilities): `initialize`
+   * is answered from the child's cached InitializeResult with the version negotiated for this
+   * session; `ping` locally; requests are called on the person's child and their response is
+   * delivered on the request's stream; a client's answers and cancellations go to the child link
+   * that owns the request. Never throws: failures reach the client as JSON-RPC errors.
+   */
+  receive(session: Session, msg: RpcMessage): void {
+    session.lastActivity = this.lastActivity = Date.now();
+    if (isResponse(msg)) {
+      for (const link of this.#links()) if (link.answer(session, msg)) return;
+      return;
+    }
+    if (isRequest(msg)) {
+      if (msg.method === 'initialize') return void this.#initialize(session, msg);
+      if (msg.method === 'ping') return session.deliver({ jsonrpc: '2.0', id: msg.id!, result: {} }, msg.id!);
+      return void this.#call(session, msg);
+    }
+    if (msg.method === 'notifications/initialized') return; // the broker did the child's handshake itself
+    if (msg.method === 'notifications/cancelled') {
+      for (const link of this.#links()) if (link.cancel(session, msg.params ?? {})) return;
+      return;
+    }
+    if (this.link && this.link.proc.alive) this.link.proc.send(msg);
+  }
+
+  /** `session` closed: its calls are cancelled and the children's requests to it answered with an error. */
+  release(session: Session): void {
+    for (const link of this.#links()) link.release(session);
+  }
+
+  async #initialize(session: Session, msg: RpcMessage): Promise<void> {
+    const params = msg.params ?? {};
+    const version = negotiateVersion(params.protocolVersion);
+    session.protocolVersion = version;
+    if (session.reattaching) {
+      return session.deliver({ jsonrpc: '2.0', id: msg.id!, result: { protocolVersion: version, capabilities: {}, serverInfo: { name: 'fjmcp-broker', version: PACKAGE.version } } });
+    }
+    session.capabilities = (params.capabilities as Record<string, unknown>) ?? {};
+    session.clientInfo = params.clientInfo;
+    try {
+      const link = await this.child();
+      session.deliver({ jsonrpc: '2.0', id: msg.id!, result: { ...link.initResult, protocolVersion: version } }, msg.id!);
+    } catch (err) {
+      session.deliver(rpcError(msg.id, RPC.SERVER_UNAVAILABLE, (err as Error).message), msg.id!);
+    }
+  }
+
+  async #call(session: Session, msg: RpcMessage): Promise<void> {
+    const id = msg.id!;
+    const method = msg.method!;
+    const uri = msg.params?.uri as string | undefined;
+    if (method === 'resources/unsubscribe' && uri) {
+      session.subscriptions.delete(uri);
+      // Another session of this person still wants updates: the child must stay subscribed.
+      for (const s of this.sessions) {
+        if (s !== session && s.subscriptions.has(uri)) return session.deliver({ jsonrpc: '2.0', id, result: {} }, id);
+      }
+    }
+    let link: ChildLink;
+    try {
+      link = await this.child();
+    } catch (err) {
+      return session.deliver(rpcError(id, RPC.SERVER_UNAVAILABLE, (err as Error).message), id);
+    }
+    if (session.closed) return;
+    if (method === 'resources/subscribe' && uri) session.subscriptions.add(uri);
+    if (method === 'logging/setLevel') this.logLevel = msg.params?.level as string;
+    const res = await link.call(session, msg);
+    if (res) session.deliver(res, id);
+  }
+
+  /** The current child and the draining ones. */
+  *#links(): Iterable<ChildLink> {
+    if (this.link) yield this.link;
+    yield* this.draining;
   }
 
   /**
@@ -93,13 +177,11 @@ export class Person {
       const wait = this.#backoffMs();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const token = this.token;
-      this.env.reserveChild();
       let proc: ChildProcess;
       try {
-        proc = await this.env.spawn(this, token);
+        proc = await this.env.pool.spawn(this, token);
       } catch (err) {
-        this.env.releaseChild();
-        this.#noteCrash();
+        if (!(err instanceof ChildPoolFullError)) this.#noteCrash();
         throw err;
       }
       const link = new ChildLink(proc, token, () => this.sessions, this.env.log);
@@ -116,7 +198,7 @@ export class Person {
         continue;
       }
       this.link = link;
-      this.env.childStarted(this, link);
+      this.env.pool.started(this, proc);
       await this.#replay(link);
       return link;
     }
@@ -141,14 +223,12 @@ export class Person {
   }
 
   #exited(link: ChildLink, exit: ChildExit): void {
-    this.env.releaseChild();
     this.draining.delete(link);
     if (this.link === link) this.link = undefined;
     const detail = exit.reason === 'exited' ? `MCP server process exited (code ${exit.code ?? 'none'}, signal ${exit.signal ?? 'none'}) before answering` : `MCP server process was stopped (${exit.reason})`;
     link.failAll(detail);
     if (Date.now() - link.startedAt > HEALTHY_RUN_MS) this.#crashes = 0;
     if (exit.reason === 'exited' || exit.reason === 'message-too-large' || exit.reason === 'stdin-backlog') this.#noteCrash();
-    this.env.childExited(this, link, exit);
   }
 
   #noteCrash(): void {

@@ -6,16 +6,13 @@
  */
 import { readRequestBody } from '@modelcontextprotocol/server';
 import type { Config } from '../config.js';
-import { buildChildEnv } from '../child/child-env.js';
-import { ChildProcess } from '../child/child-process.js';
-import { createChildSandbox, type ChildSandbox } from '../child/sandbox.js';
+import { ChildPool } from '../child/child-pool.js';
 import type { Principal } from '../lib/principal.js';
 import type { Audit } from '../ops/audit.js';
 import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
-import { dispatch } from './dispatch.js';
 import { Person, type PersonEnv } from './person.js';
-import { ACCEPTED_HEADER_VERSIONS, RPC, httpRpcError, rpcError } from './protocol.js';
+import { ACCEPTED_HEADER_VERSIONS, RPC, httpRpcError } from './protocol.js';
 import { Session, type SessionHooks } from './session.js';
 import { createSessionIdMinter } from './session-id.js';
 
@@ -24,9 +21,9 @@ export interface RelayDeps {
   log: Logger;
   audit: Audit;
   metrics: Metrics;
+  /** The children; by default a pool built from these deps (`forgeUrl` defaults to `config.forge.url`). */
+  pool?: ChildPool;
   forgeUrl?: string;
-  /** The child sandbox; default: one built from `config.child.sandbox`. */
-  sandbox?: ChildSandbox;
 }
 
 export interface Relay {
@@ -42,70 +39,29 @@ export interface Relay {
 const SWEEP_MAX_MS = 30_000;
 
 /**
- * Builds the relay. Uses `config.child` (command, env names, limits, idle time) and `config.mcp`
- * (session cap, body cap); `forgeUrl` defaults to `config.forge.url`. Starts an unref'd sweep timer
+ * Builds the relay: the registry of sessions and people, and the way in for each request. Uses
+ * `config.mcp` (session cap, body cap) and `config.child.idleS`. Starts an unref'd sweep timer
  * that {@link Relay.shutdown} clears. Errors reach clients as JSON-RPC errors, never as throws.
  */
 export function createRelay(deps: RelayDeps): Relay {
   const { config, log, audit, metrics } = deps;
-  const forgeUrl = deps.forgeUrl ?? config.forge.url.href;
-  const sandbox = deps.sandbox ?? createChildSandbox(config, log);
+  const pool = deps.pool ?? new ChildPool(deps);
   const idleMs = config.child.idleS * 1000;
   const persons = new Map<string, Person>();
   const sessions = new Map<string, Session>();
   const ids = createSessionIdMinter(config.encryptionKeys[0]);
-  let childCount = 0;
   let closing = false;
 
-  const gChildren = metrics.gauge('fjmcp_relay_children', 'MCP child processes running');
   const gSessions = metrics.gauge('fjmcp_relay_sessions', 'MCP sessions known to this process');
   const gStreams = metrics.gauge('fjmcp_relay_open_streams', 'SSE streams (POST replies and GET streams) open to clients');
-  const cStarts = metrics.counter('fjmcp_relay_child_starts_total', 'MCP child processes started');
-  const cExits = metrics.counter('fjmcp_relay_child_exits_total', 'MCP child processes ended, by reason', ['reason']);
-
-  const personEnv: PersonEnv = {
-    log,
-    spawn: (person, token) =>
-      ChildProcess.spawn({
-        command: config.child.command,
-        args: config.child.args,
-        env: (home) => buildChildEnv(config.child, home, forgeUrl, token),
-        maxMessageBytes: config.child.maxMessageBytes,
-        stopGraceMs: config.child.stopGraceMs,
-        log: log.child({ person: person.personId }),
-        secrets: [token],
-        sandbox,
-      }),
-    reserveChild() {
-      if (childCount >= config.child.maxChildren) {
-        throw new Error(`the broker is at capacity: ${config.child.maxChildren} MCP servers are running (FJMCP_MAX_CHILDREN); try again later`);
-      }
-      childCount++;
-      gChildren.set(childCount);
-    },
-    releaseChild() {
-      childCount--;
-      gChildren.set(childCount);
-    },
-    childStarted(person, link) {
-      cStarts.inc();
-      audit('child.started', { personId: person.personId, login: person.login, pid: link.proc.pid });
-    },
-    childExited(person, link, exit) {
-      cExits.inc({ reason: exit.reason });
-      const fields = { personId: person.personId, login: person.login, pid: link.proc.pid, reason: exit.reason, code: exit.code ?? undefined, signal: exit.signal ?? undefined };
-      audit('child.stopped', fields);
-      if (exit.reason === 'exited') log.warn({ ...fields, stderr: link.proc.stderrTail().slice(-2000) }, 'MCP child exited by itself');
-    },
-  };
+  const personEnv: PersonEnv = { log, pool };
 
   const hooks = (person: Person): SessionHooks => ({
-    onMessage: (s, m) => dispatch(person, s, m),
     onClosed: (s) => {
       sessions.delete(s.id);
       person.sessions.delete(s);
       gSessions.set(sessions.size);
-      releaseSession(s);
+      person.release(s);
     },
     streamOpened: () => {
       gStreams.inc();
@@ -119,18 +75,6 @@ export function createRelay(deps: RelayDeps): Relay {
     },
   });
 
-  /**
-   * A closed session's calls are cancelled at the child and the child's requests to it are
-   * answered with an error, so neither side waits for a client that is gone.
-   */
-  function releaseSession(s: Session): void {
-    for (const [clientId, { link }] of [...s.inflight]) link.cancel(s, { requestId: clientId, reason: 'MCP session closed' });
-    for (const [downId, { link, childId }] of [...s.outgoing]) {
-      s.outgoing.delete(downId);
-      link.answer(childId, rpcError(childId, RPC.INTERNAL_ERROR, 'the MCP session that was asked has closed'));
-    }
-  }
-
   function personFor(p: Principal): Person {
     let person = persons.get(p.personId);
     if (!person) persons.set(p.personId, (person = new Person(p.personId, p.login, personEnv)));
@@ -143,11 +87,11 @@ export function createRelay(deps: RelayDeps): Relay {
   function newSession(person: Person, id: string): Session | Response {
     if (person.sessions.size >= config.mcp.maxSessionsPerPerson) {
       // The oldest idle session goes first; with none idle the new one is refused.
-      const victim = [...person.sessions].filter((s) => s.inflight.size === 0 && s.openStreams === 0).sort((a, b) => a.lastActivity - b.lastActivity)[0];
+      const victim = [...person.sessions].filter((s) => person.inFlightOf(s) === 0 && s.openStreams === 0).sort((a, b) => a.lastActivity - b.lastActivity)[0];
       if (!victim) return httpRpcError(429, RPC.SERVER_UNAVAILABLE, `too many open MCP sessions (${config.mcp.maxSessionsPerPerson}, FJMCP_MAX_SESSIONS_PER_PERSON); close one first`);
       void victim.close();
     }
-    const s = new Session(id, person.personId, hooks(person), log, config.mcp.maxBodyBytes);
+    const s = new Session(id, person, hooks(person), log, config.mcp.maxBodyBytes);
     sessions.set(id, s);
     person.sessions.add(s);
     gSessions.set(sessions.size);
@@ -217,7 +161,7 @@ export function createRelay(deps: RelayDeps): Relay {
     const now = Date.now();
     for (const person of persons.values()) {
       for (const s of person.sessions) {
-        if (s.inflight.size === 0 && s.openStreams === 0 && now - s.lastActivity > idleMs) void s.close();
+        if (person.inFlightOf(s) === 0 && s.openStreams === 0 && now - s.lastActivity > idleMs) void s.close();
       }
       if (person.idle && now - person.lastActivity > idleMs) {
         if (person.link || person.draining.size) void person.stopChildren('idle');
@@ -239,7 +183,7 @@ export function createRelay(deps: RelayDeps): Relay {
   function stats() {
     let inFlight = 0;
     for (const p of persons.values()) inFlight += p.inFlight;
-    return { children: childCount, sessions: sessions.size, inFlight };
+    return { children: pool.running, sessions: sessions.size, inFlight };
   }
 
   return { handle, shutdown, stats };

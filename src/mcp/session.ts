@@ -2,20 +2,21 @@
  * @module mcp/session
  * One downstream MCP session: a v2 SDK `WebStandardStreamableHTTPServerTransport` (POST with SSE
  * replies, the GET stream, DELETE, `MCP-Protocol-Version` and `Accept`/`Content-Type` checks,
- * body cap, keepalive comments) plus the relay's per-session routing state. The SDK does the
- * HTTP framing; the relay owns ids and routing (mcp-transport-notes §4 "raw JSON-RPC relay").
+ * body cap, keepalive comments) plus what the client declared. Every message the client sends
+ * goes to {@link Person.receive}; routing state lives in the person's child links, not here.
  */
 import { WebStandardStreamableHTTPServerTransport, type JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { Logger } from '../ops/log.js';
-import type { ChildLink, Downstream } from './child-link.js';
+import type { Downstream } from './child-link.js';
+import type { Person } from './person.js';
 import { ACCEPTED_HEADER_VERSIONS, type Id, type RpcMessage } from './protocol.js';
 import { guardSse } from './sse-guard.js';
 
 /** Interval of SSE keepalive comments in ms (proxies cut idle streams after 100–300 s). */
 export const SSE_KEEPALIVE_MS = 15_000;
 
+/** What the session registry (the relay) learns from a session. */
 export interface SessionHooks {
-  onMessage(session: Session, msg: RpcMessage): void;
   onClosed(session: Session): void;
   streamOpened(session: Session): void;
   streamClosed(session: Session): void;
@@ -30,15 +31,13 @@ export class Session implements Downstream {
   /** True while a re-attached session's synthetic handshake runs (answered without the child). */
   reattaching = false;
   closed = false;
-  readonly outgoing = new Map<Id, { link: ChildLink; childId: Id }>();
-  readonly inflight = new Map<Id, { link: ChildLink; childId: number }>();
   readonly subscriptions = new Set<string>();
   #getStreams = 0;
   readonly #transport: WebStandardStreamableHTTPServerTransport;
 
   constructor(
     readonly id: string,
-    readonly personId: string,
+    readonly person: Person,
     private readonly hooks: SessionHooks,
     private readonly log: Logger,
     maxBodyBytes: number,
@@ -50,9 +49,13 @@ export class Session implements Downstream {
       keepAliveMs: SSE_KEEPALIVE_MS,
       maxRequestBodySize: maxBodyBytes,
     });
-    this.#transport.onmessage = (m: JSONRPCMessage) => hooks.onMessage(this, m as unknown as RpcMessage);
+    this.#transport.onmessage = (m: JSONRPCMessage) => person.receive(this, m as unknown as RpcMessage);
     // The SDK reports benign 4xx (406, 409, 404) here; never fatal (supergateway #126).
     this.#transport.onerror = (err: Error) => log.debug({ session: id, err: err.message }, 'mcp transport');
+  }
+
+  get personId(): string {
+    return this.person.personId;
   }
 
   /** Serves one HTTP request of this session; SSE bodies are guarded (first byte, bounds). */

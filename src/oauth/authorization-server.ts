@@ -10,11 +10,8 @@ import type { Principal } from '../lib/principal.js';
 import type { Audit } from '../ops/audit.js';
 import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
-import { createClientStore } from '../store/clients.js';
-import type { Db } from '../store/db.js';
-import { createGrantStore } from '../store/grants.js';
-import { createTokenStore } from '../store/tokens.js';
-import { createTransactionStore } from '../store/transactions.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import type { Store } from '../store/store.js';
 import type { ForgeClient, ForgeTokens } from '../upstream/types.js';
 import { createAsMetrics } from './as-metrics.js';
 import { authorize, type ConsentPrompt } from './authorize.js';
@@ -42,14 +39,14 @@ const REVOKED_GRANT_KEEP_S = 7 * 24 * 3600;
 
 export interface AuthorizationServerDeps {
   config: Config;
-  db: Db;
+  store: Store;
   forge: ForgeClient;
   forgeTokens: ForgeTokens;
   log: Logger;
   audit: Audit;
   metrics: Metrics;
-  /** ms since the epoch; tests move time. */
-  clock?: () => number;
+  /** Tests move time. Default `systemClock`. */
+  clock?: Clock;
   /** Fetch used for client ID metadata documents; defaults to the SSRF-guarded fetch. */
   cimdFetch?: typeof fetch;
 }
@@ -61,7 +58,7 @@ export interface AuthorizationServer {
   /** RFC 9728 metadata of `/mcp`. */
   protectedResourceMetadata(): Record<string, unknown>;
   /** RFC 7591. @throws {OAuthError} */
-  register(body: unknown, ip: string): Record<string, unknown>;
+  register(body: unknown, ip: string): Promise<Record<string, unknown>>;
   /** @throws {OAuthError} redirectable once client and redirect URI are valid. */
   authorize(params: Params): Promise<ConsentPrompt>;
   /** @throws {OAuthError} not redirectable. */
@@ -82,19 +79,19 @@ export interface AuthorizationServer {
   start(): void;
   stop(): void;
   /** Runs one reaper pass now (tests, shutdown). @returns rows deleted. */
-  reap(): number;
+  reap(): Promise<number>;
 }
 
 export function createAuthorizationServer(deps: AuthorizationServerDeps): AuthorizationServer {
-  const { config, db, log } = deps;
-  const now = deps.clock ?? Date.now;
-  const clients = createClientStore(db);
+  const { config, store, log } = deps;
+  const now = deps.clock ?? systemClock;
+  const clients = store.clients;
   const ctx: AsContext = {
     config,
     clients,
-    transactions: createTransactionStore(db),
-    grants: createGrantStore(db),
-    tokens: createTokenStore(db),
+    transactions: store.transactions,
+    grants: store.grants,
+    tokens: store.tokens,
     registry: createClientRegistry({ store: clients, cimdFetch: deps.cimdFetch ?? guardedFetch, log, now }),
     sealer: new Sealer(config.encryptionKeys),
     forge: deps.forge,
@@ -108,14 +105,14 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   let timer: NodeJS.Timeout | undefined;
   let subscribed = false;
 
-  const reap = (): number => {
+  const reap = async (): Promise<number> => {
     const t = now();
     limiter.sweep(t);
     return (
-      ctx.transactions.reap(t) +
-      ctx.tokens.reap(t) +
-      ctx.grants.reap(t, CODE_REPLAY_MEMORY_S * 1000, t - REVOKED_GRANT_KEEP_S * 1000) +
-      ctx.clients.reapDcr(t - UNUSED_CLIENT_TTL_S * 1000, config.registration.maxClients)
+      (await ctx.transactions.reap(t)) +
+      (await ctx.tokens.reap(t)) +
+      (await ctx.grants.reap(t, CODE_REPLAY_MEMORY_S * 1000, t - REVOKED_GRANT_KEEP_S * 1000)) +
+      (await ctx.clients.reapDcr(t - UNUSED_CLIENT_TTL_S * 1000, config.registration.maxClients))
     );
   };
 
@@ -138,19 +135,15 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
     start() {
       if (!subscribed) {
         subscribed = true;
-        deps.forgeTokens.onGrantEnded((personId) => {
-          const ids = ctx.grants.revokeForPerson(personId, 'forge grant ended', now());
+        deps.forgeTokens.onGrantEnded(async (personId) => {
+          const ids = await ctx.grants.revokeForPerson(personId, 'forge grant ended', now());
           for (const grantId of ids) ctx.audit('grant.revoked', { personId, grantId, reason: 'forge grant ended' });
         });
       }
       void ctx.registry.seed().catch((err: unknown) => log.warn({ err }, 'seeding client metadata documents failed'));
       if (!timer) {
         timer = setInterval(() => {
-          try {
-            reap();
-          } catch (err) {
-            log.error({ err }, 'oauth reaper failed');
-          }
+          reap().catch((err: unknown) => log.error({ err }, 'oauth reaper failed'));
         }, REAP_INTERVAL_MS);
         timer.unref();
       }

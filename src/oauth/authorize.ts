@@ -68,7 +68,7 @@ export async function authorize(ctx: AsContext, p: Params): Promise<ConsentPromp
     const txId = newId('tx_');
     const browserSecret = randomToken();
     const csrfToken = randomToken();
-    ctx.transactions.insert({
+    await ctx.transactions.insert({
       id: txId,
       clientId: client.clientId,
       redirectUri,

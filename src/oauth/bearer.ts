@@ -51,7 +51,7 @@ export async function authenticateBearer(ctx: AsContext, req: Request): Promise<
   const token = m[1]!;
   const invalid = (description: string) => bearerChallenge(ctx, { error: 'invalid_token', description });
   if (!token.startsWith(ACCESS_TOKEN_PREFIX)) return invalid('not an access token issued by this server');
-  const row = ctx.tokens.find(sha256(token));
+  const row = await ctx.tokens.find(sha256(token));
   const now = ctx.now();
   if (!row || row.kind !== 'access') return invalid('unknown access token');
   if (row.revokedAt !== null || row.grant.revokedAt !== null) return invalid('the access token was revoked');
@@ -64,7 +64,7 @@ export async function authenticateBearer(ctx: AsContext, req: Request): Promise<
   } catch (err) {
     if (err instanceof ForgeGrantEndedError) {
       // Normally the onGrantEnded listener already did this; repeat it in case it did not run.
-      ctx.grants.revokeForPerson(row.grant.personId, 'forge grant ended', now);
+      await ctx.grants.revokeForPerson(row.grant.personId, 'forge grant ended', now);
       return invalid('the forge sign-in ended; sign in again');
     }
     if (err instanceof ForgeUnavailableError) {

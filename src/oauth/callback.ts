@@ -9,7 +9,7 @@
  * redirect 302 to the client with `code`, `state` and `iss` (RFC 6749 §4.1.2, RFC 9207 §2).
  */
 import { sha256 } from '../lib/crypto.js';
-import { ForgeGrantEndedError, ForgeUnavailableError } from '../upstream/types.js';
+import { ForgeClientRefusedError, ForgeGrantEndedError, ForgeUnavailableError } from '../upstream/types.js';
 import { boundTransaction } from './consent.js';
 import type { AsContext, Params } from './context.js';
 import { OAuthError, errorRedirectUrl } from './errors.js';
@@ -27,13 +27,13 @@ export async function forgeCallback(
   p: Params,
   cookie: (name: string) => string | undefined,
 ): Promise<{ location: string; txId: string }> {
-  const tx = p.state ? ctx.transactions.getByForgeState(sha256(p.state)) : undefined;
+  const tx = p.state ? await ctx.transactions.getByForgeState(sha256(p.state)) : undefined;
   if (!tx || tx.phase !== 'forge') {
     throw new OAuthError('invalid_request', 'this forge response matches no sign-in in progress (unknown or used state); start again from your AI client');
   }
-  boundTransaction(ctx, tx.id, cookie(txCookieName(tx.id)));
+  await boundTransaction(ctx, tx.id, cookie(txCookieName(tx.id)));
   // Single use: whichever request moves the transaction to "done" first proceeds.
-  if (!ctx.transactions.finish(tx.id, 'forge', ctx.now())) {
+  if (!(await ctx.transactions.finish(tx.id, 'forge', ctx.now()))) {
     throw new OAuthError('invalid_request', 'this sign-in was already completed or expired');
   }
   const back = { redirectUri: tx.redirectUri, state: tx.state };
@@ -52,15 +52,15 @@ export async function forgeCallback(
       ctx.audit('signin.refused', { clientId: tx.clientId, personId: identity.id, login: identity.login, reason: 'not on the allowlist' });
       return fail(new OAuthError('access_denied', 'this forge account is not allowed to use this broker'));
     }
-    ctx.forgeTokens.save(identity, tokens);
+    await ctx.forgeTokens.save(identity, tokens);
     const now = ctx.now();
     const code = newAuthorizationCode();
     const grantId = newId('gr_');
-    ctx.grants.createWithCode(
+    await ctx.grants.createWithCode(
       { id: grantId, personId: identity.id, login: identity.login, clientId: tx.clientId, scope: tx.scope, resource: tx.resource, createdAt: now },
       { hash: sha256(code), clientId: tx.clientId, redirectUri: tx.redirectUri, codeChallenge: tx.codeChallenge, resource: tx.resource, scope: tx.scope, expiresAt: now + AUTHORIZATION_CODE_TTL_S * 1000 },
     );
-    ctx.clients.touch(tx.clientId, now);
+    await ctx.clients.touch(tx.clientId, now);
     ctx.audit('signin.completed', { clientId: tx.clientId, personId: identity.id, login: identity.login, grantId });
     const u = new URL(tx.redirectUri);
     u.searchParams.set('code', code);
@@ -71,6 +71,10 @@ export async function forgeCallback(
     if (err instanceof ForgeGrantEndedError) {
       ctx.log.warn({ err: err.message, clientId: tx.clientId }, 'forge refused the code exchange or identity call');
       return fail(new OAuthError('access_denied', 'the forge refused the sign-in'));
+    }
+    if (err instanceof ForgeClientRefusedError) {
+      ctx.audit('forge.client_refused', { clientId: tx.clientId, kind: err.kind, reason: err.message });
+      return fail(new OAuthError('temporarily_unavailable', 'the forge refused the broker\'s own settings; the operator must fix them (see /healthz)'));
     }
     if (err instanceof ForgeUnavailableError) {
       ctx.log.warn({ err: err.message }, 'forge unavailable during sign-in');

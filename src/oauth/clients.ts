@@ -56,15 +56,15 @@ export function createClientRegistry(deps: {
   const { store, cimdFetch, log, now } = deps;
   const inflight = new Map<string, Promise<Client>>();
 
-  const fromRow = (clientId: string): Client | undefined => {
-    const row = store.get(clientId);
+  const fromRow = async (clientId: string): Promise<Client | undefined> => {
+    const row = await store.get(clientId);
     if (!row) return undefined;
     return { clientId, source: row.source, metadata: JSON.parse(row.metadata) as ClientMetadata, secretHash: row.secretHash };
   };
 
   const refresh = async (url: string): Promise<Client> => {
     const doc = await fetchDocument(url, cimdFetch, now());
-    store.upsertCimd(url, JSON.stringify(doc.metadata), now(), doc.freshUntil);
+    await store.upsertCimd(url, JSON.stringify(doc.metadata), now(), doc.freshUntil);
     return { clientId: url, source: 'cimd', metadata: doc.metadata, secretHash: null };
   };
 
@@ -81,8 +81,8 @@ export function createClientRegistry(deps: {
   const resolveCimd = async (url: string): Promise<Client> => {
     const problem = cimdUrlProblem(url);
     if (problem) throw new OAuthError('invalid_client', `client_id URL ${problem}`, { status: 400 });
-    const row = store.get(url);
-    if (row && row.source === 'cimd' && (row.freshUntil ?? 0) > now()) return fromRow(url)!;
+    const row = await store.get(url);
+    if (row && row.source === 'cimd' && (row.freshUntil ?? 0) > now()) return (await fromRow(url))!;
     try {
       return await refreshOnce(url);
     } catch (err) {
@@ -91,8 +91,8 @@ export function createClientRegistry(deps: {
       const seed = VENDOR_CIMD_SEEDS[url];
       if (seed) {
         log.warn({ clientId: url, err: (err as Error).message }, 'client metadata document fetch failed; using the shipped or last fetched copy');
-        if (!row) store.seedCimd(url, JSON.stringify(validateDocument(url, seed)), now());
-        return fromRow(url)!;
+        if (!row) await store.seedCimd(url, JSON.stringify(validateDocument(url, seed)), now());
+        return (await fromRow(url))!;
       }
       throw err;
     }
@@ -101,7 +101,7 @@ export function createClientRegistry(deps: {
   const resolve = async (clientId: string): Promise<Client> => {
     if (!clientId || clientId.length > 2000) throw new OAuthError('invalid_client', 'client_id is missing or too long', { status: 400 });
     if (isCimdClientId(clientId)) return resolveCimd(clientId);
-    const c = fromRow(clientId);
+    const c = await fromRow(clientId);
     if (!c || c.source !== 'dcr') throw new OAuthError('invalid_client', 'unknown client_id; register the client first (RFC 7591)', { status: 400 });
     return c;
   };
@@ -122,7 +122,7 @@ export function createClientRegistry(deps: {
       // A CIMD client already known here is authenticated from the stored copy: its codes and
       // tokens were issued after validating the document, and a public client has no secret, so a
       // refetch at every token request would only add a network dependency.
-      client = (isCimdClientId(clientId) ? fromRow(clientId) : undefined) ?? (await resolve(clientId));
+      client = (isCimdClientId(clientId) ? await fromRow(clientId) : undefined) ?? (await resolve(clientId));
     } catch (err) {
       if (err instanceof OAuthError) throw new OAuthError('invalid_client', err.description, { headers: challenge });
       throw err;
@@ -151,7 +151,7 @@ export function createClientRegistry(deps: {
     },
     async seed() {
       for (const [url, doc] of Object.entries(VENDOR_CIMD_SEEDS)) {
-        store.seedCimd(url, JSON.stringify(validateDocument(url, doc)), now());
+        await store.seedCimd(url, JSON.stringify(validateDocument(url, doc)), now());
       }
       await Promise.allSettled(
         Object.keys(VENDOR_CIMD_SEEDS).map((url) =>

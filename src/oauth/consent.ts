@@ -25,8 +25,8 @@ export interface ConsentDecision {
  * Loads a transaction and checks that this browser started it.
  * @throws {OAuthError} invalid_request (400), not redirectable.
  */
-export function boundTransaction(ctx: AsContext, txId: string | undefined, browserSecret: string | undefined): TransactionRow {
-  const tx = txId ? ctx.transactions.get(txId) : undefined;
+export async function boundTransaction(ctx: AsContext, txId: string | undefined, browserSecret: string | undefined): Promise<TransactionRow> {
+  const tx = txId ? await ctx.transactions.get(txId) : undefined;
   if (!tx || tx.expiresAt <= ctx.now() || tx.phase === 'done') {
     throw new OAuthError('invalid_request', 'this sign-in is unknown, finished or expired; start again from your AI client');
   }
@@ -38,14 +38,14 @@ export function boundTransaction(ctx: AsContext, txId: string | undefined, brows
 
 /** @returns where to send the browser. @throws {OAuthError} not redirectable. */
 export async function decideConsent(ctx: AsContext, d: ConsentDecision): Promise<{ location: string; done: boolean }> {
-  const tx = boundTransaction(ctx, d.txId, d.browserSecret);
+  const tx = await boundTransaction(ctx, d.txId, d.browserSecret);
   if (tx.phase !== 'consent') throw new OAuthError('invalid_request', 'this sign-in was already decided');
   if (!d.csrfToken || !safeEqual(sha256(d.csrfToken), tx.csrfHash)) {
     throw new OAuthError('invalid_request', 'the consent form is stale or forged (CSRF token mismatch)', { status: 403 });
   }
   const now = ctx.now();
   if (!d.approve) {
-    if (!ctx.transactions.finish(tx.id, 'consent', now)) throw new OAuthError('invalid_request', 'this sign-in was already decided');
+    if (!(await ctx.transactions.finish(tx.id, 'consent', now))) throw new OAuthError('invalid_request', 'this sign-in was already decided');
     ctx.audit('consent.denied', { clientId: tx.clientId, txId: tx.id });
     const err = new OAuthError('access_denied', 'the person declined', { redirect: { redirectUri: tx.redirectUri, state: tx.state } });
     return { location: errorRedirectUrl(err, ctx.config.issuer), done: true };
@@ -53,7 +53,7 @@ export async function decideConsent(ctx: AsContext, d: ConsentDecision): Promise
   const forgeState = randomToken();
   const verifier = randomToken();
   const sealed = ctx.sealer.seal(verifier, tx.id);
-  if (!ctx.transactions.approve(tx.id, sha256(forgeState), sealed, now, now + TRANSACTION_TTL_S * 1000)) {
+  if (!(await ctx.transactions.approve(tx.id, sha256(forgeState), sealed, now, now + TRANSACTION_TTL_S * 1000))) {
     throw new OAuthError('invalid_request', 'this sign-in was already decided or expired');
   }
   ctx.audit('consent.approved', { clientId: tx.clientId, txId: tx.id });

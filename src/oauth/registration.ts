@@ -25,7 +25,7 @@ export const UNUSED_CLIENT_TTL_S = 24 * 3600;
  * @throws {OAuthError} `invalid_client_metadata`, `invalid_redirect_uri` (400), or
  *   `temporarily_unavailable` (429 with Retry-After; 503 when the client cap is reached).
  */
-export function register(ctx: AsContext, limiter: RateLimiter, body: unknown, ip: string): Record<string, unknown> {
+export async function register(ctx: AsContext, limiter: RateLimiter, body: unknown, ip: string): Promise<Record<string, unknown>> {
   const now = ctx.now();
   const wait = limiter.hit(ip, now);
   if (wait > 0) {
@@ -36,15 +36,15 @@ export function register(ctx: AsContext, limiter: RateLimiter, body: unknown, ip
   }
   const metadata = parseClientMetadata(body, 'client_secret_basic');
   const max = ctx.config.registration.maxClients;
-  if (ctx.clients.countDcr() >= max) {
-    ctx.clients.reapDcr(now - UNUSED_CLIENT_TTL_S * 1000, max - 1);
-    if (ctx.clients.countDcr() >= max) {
+  if ((await ctx.clients.countDcr()) >= max) {
+    await ctx.clients.reapDcr(now - UNUSED_CLIENT_TTL_S * 1000, max - 1);
+    if ((await ctx.clients.countDcr()) >= max) {
       throw new OAuthError('temporarily_unavailable', 'the broker holds the most clients it may; retry later', { status: 503 });
     }
   }
   const clientId = randomToken('mcpb_c_', 16);
   const secret = metadata.token_endpoint_auth_method === 'none' ? undefined : randomToken('mcpb_cs_');
-  ctx.clients.insert({
+  await ctx.clients.insert({
     clientId,
     source: 'dcr',
     metadata: JSON.stringify(metadata),

@@ -15,14 +15,14 @@ import { OAuthError } from './errors.js';
 export async function revokeEndpoint(ctx: AsContext, p: Params, creds: PresentedCredentials): Promise<void> {
   const client = await ctx.registry.authenticate(creds);
   if (!p.token) throw new OAuthError('invalid_request', 'token is required');
-  const row = ctx.tokens.find(sha256(p.token));
+  const row = await ctx.tokens.find(sha256(p.token));
   if (!row || row.clientId !== client.clientId) return;
   const now = ctx.now();
   if (row.kind === 'refresh') {
-    if (ctx.grants.revoke(row.grantId, 'refresh token revoked by the client', now)) {
+    if (await ctx.grants.revoke(row.grantId, 'refresh token revoked by the client', now)) {
       ctx.audit('grant.revoked', { clientId: client.clientId, grantId: row.grantId, reason: 'revoked by the client (RFC 7009)' });
     }
-  } else if (ctx.tokens.revoke(row.hash, now)) {
+  } else if (await ctx.tokens.revoke(row.hash, now)) {
     ctx.audit('token.revoked', { clientId: client.clientId, grantId: row.grantId, kind: 'access' });
   }
 }

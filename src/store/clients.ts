@@ -19,22 +19,23 @@ export interface ClientRow {
 }
 
 export interface ClientStore {
-  get(clientId: string): ClientRow | undefined;
-  insert(row: ClientRow): void;
+  get(clientId: string): Promise<ClientRow | undefined>;
+  insert(row: ClientRow): Promise<void>;
   /** Inserts or replaces a cached CIMD document, keeping `created_at` and `last_used_at`. */
-  upsertCimd(clientId: string, metadata: string, now: number, freshUntil: number): void;
+  upsertCimd(clientId: string, metadata: string, now: number, freshUntil: number): Promise<void>;
   /** Inserts a shipped CIMD document (stale at once, so it is refetched) unless a row exists. */
-  seedCimd(clientId: string, metadata: string, now: number): void;
-  touch(clientId: string, now: number): void;
-  countDcr(): number;
+  seedCimd(clientId: string, metadata: string, now: number): Promise<void>;
+  touch(clientId: string, now: number): Promise<void>;
+  countDcr(): Promise<number>;
   /**
    * Deletes dynamically registered clients without any grant that were created before
    * `createdBefore`, then, while more than `keep` remain, the oldest unused ones.
    * @returns the number of clients deleted.
    */
-  reapDcr(createdBefore: number, keep: number): number;
+  reapDcr(createdBefore: number, keep: number): Promise<number>;
 }
 
+/** The SQLite engine's client store (see store.ts for the async contract). */
 export function createClientStore(db: Db): ClientStore {
   const get = db.prepare(
     `SELECT client_id AS clientId, source, metadata, secret_hash AS secretHash, created_at AS createdAt,
@@ -68,12 +69,12 @@ export function createClientStore(db: Db): ClientStore {
     return n;
   });
   return {
-    get: (id) => get.get(id) as ClientRow | undefined,
-    insert: (row) => void insert.run(row),
-    upsertCimd: (id, metadata, now, freshUntil) => void upsertCimd.run(id, metadata, now, freshUntil),
-    seedCimd: (id, metadata, now) => void seed.run(id, metadata, now),
-    touch: (id, now) => void touch.run(now, id),
-    countDcr: () => countDcr.get() as number,
-    reapDcr: (createdBefore, keep) => reap(createdBefore, keep),
+    get: async (id) => get.get(id) as ClientRow | undefined,
+    insert: async (row) => void insert.run(row),
+    upsertCimd: async (id, metadata, now, freshUntil) => void upsertCimd.run(id, metadata, now, freshUntil),
+    seedCimd: async (id, metadata, now) => void seed.run(id, metadata, now),
+    touch: async (id, now) => void touch.run(now, id),
+    countDcr: async () => countDcr.get() as number,
+    reapDcr: async (createdBefore, keep) => reap(createdBefore, keep),
   };
 }

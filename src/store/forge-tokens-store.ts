@@ -26,20 +26,20 @@ export interface ForgeTokenRow {
 export type ForgeTokenWrite = Pick<ForgeTokenRow, 'personId' | 'login' | 'sealed' | 'issuedAt' | 'expiresAt'>;
 
 export interface ForgeTokenStore {
-  get(personId: string): ForgeTokenRow | undefined;
+  get(personId: string): Promise<ForgeTokenRow | undefined>;
   /** Inserts or replaces the person's row (newest sign-in wins); returns the new version. */
-  put(row: ForgeTokenWrite, now: number): number;
+  put(row: ForgeTokenWrite, now: number): Promise<number>;
   /**
    * Replaces the row only if it still has `expectedVersion` (compare-and-set after a refresh).
    * @returns the new version, or `undefined` when the row changed or vanished meanwhile.
    */
-  replaceIfVersion(row: ForgeTokenWrite, expectedVersion: number, now: number): number | undefined;
+  replaceIfVersion(row: ForgeTokenWrite, expectedVersion: number, now: number): Promise<number | undefined>;
   /** Swaps the sealed box of an unchanged row (key rotation); keeps the version. */
-  resealIfVersion(personId: string, expectedVersion: number, sealed: string): boolean;
+  resealIfVersion(personId: string, expectedVersion: number, sealed: string): Promise<boolean>;
   /** Deletes the row; true when there was one. */
-  delete(personId: string): boolean;
+  delete(personId: string): Promise<boolean>;
   /** Deletes the row only if it still has `expectedVersion`; true when it did. */
-  deleteIfVersion(personId: string, expectedVersion: number): boolean;
+  deleteIfVersion(personId: string, expectedVersion: number): Promise<boolean>;
 }
 
 interface RawRow {
@@ -72,7 +72,7 @@ export function createForgeTokenStore(db: Db): ForgeTokenStore {
   const delIf = db.prepare<[string, number]>('DELETE FROM forge_tokens WHERE person_id = ? AND version = ?');
 
   return {
-    get(personId) {
+    async get(personId) {
       const r = select.get(personId);
       return r && {
         personId: r.person_id,
@@ -84,23 +84,23 @@ export function createForgeTokenStore(db: Db): ForgeTokenStore {
         version: r.version,
       };
     },
-    put(row, now) {
+    async put(row, now) {
       const r = upsert.get(row.personId, row.login, row.sealed, row.issuedAt, row.expiresAt, now) as { version: number };
       return r.version;
     },
-    replaceIfVersion(row, expectedVersion, now) {
+    async replaceIfVersion(row, expectedVersion, now) {
       const r = cas.get(row.login, row.sealed, row.issuedAt, row.expiresAt, now, row.personId, expectedVersion) as
         | { version: number }
         | undefined;
       return r?.version;
     },
-    resealIfVersion(personId, expectedVersion, sealed) {
+    async resealIfVersion(personId, expectedVersion, sealed) {
       return reseal.run(sealed, personId, expectedVersion).changes === 1;
     },
-    delete(personId) {
+    async delete(personId) {
       return del.run(personId).changes === 1;
     },
-    deleteIfVersion(personId, expectedVersion) {
+    async deleteIfVersion(personId, expectedVersion) {
       return delIf.run(personId, expectedVersion).changes === 1;
     },
   };

@@ -39,19 +39,19 @@ export type ConsumeResult =
 
 export interface GrantStore {
   /** Creates the grant and its authorization code in one transaction. */
-  createWithCode(grant: Omit<GrantRow, 'revokedAt'>, code: Omit<CodeRow, 'usedAt' | 'grantId'>): void;
-  get(id: string): GrantRow | undefined;
+  createWithCode(grant: Omit<GrantRow, 'revokedAt'>, code: Omit<CodeRow, 'usedAt' | 'grantId'>): Promise<void>;
+  get(id: string): Promise<GrantRow | undefined>;
   /** Marks the code used; a second use revokes the grant and everything issued under it. */
-  consumeCode(hash: string, now: number): ConsumeResult;
+  consumeCode(hash: string, now: number): Promise<ConsumeResult>;
   /** Revokes one grant and all its tokens. @returns true if it was active. */
-  revoke(id: string, reason: string, now: number): boolean;
+  revoke(id: string, reason: string, now: number): Promise<boolean>;
   /** Revokes all active grants of a person. @returns the revoked grant ids. */
-  revokeForPerson(personId: string, reason: string, now: number): string[];
+  revokeForPerson(personId: string, reason: string, now: number): Promise<string[]>;
   /**
    * Deletes codes past expiry plus `codeKeepMs` (kept that long to detect replay), grants revoked
    * before `before`, and grants created before `before` that hold no live token or code.
    */
-  reap(now: number, codeKeepMs: number, before: number): number;
+  reap(now: number, codeKeepMs: number, before: number): Promise<number>;
 }
 
 const GRANT_COLS = `id, person_id AS personId, login, client_id AS clientId, scope, resource,
@@ -107,15 +107,16 @@ export function createGrantStore(db: Db): GrantStore {
     for (const id of ids) revoke(id, reason, now);
     return ids;
   });
+  const revokeTx = db.transaction(revoke);
   const reap = db.transaction((now: number, codeKeepMs: number, before: number): number =>
     reapCodes.run(now - codeKeepMs).changes + reapGrants.run({ now, before }).changes,
   );
   return {
-    createWithCode: (g, c) => createWithCode(g, c),
-    get: (id) => getGrant.get(id) as GrantRow | undefined,
-    consumeCode: (hash, now) => consume(hash, now),
-    revoke: db.transaction(revoke),
-    revokeForPerson: (p, r, now) => revokePerson(p, r, now),
-    reap: (now, keep, before) => reap(now, keep, before),
+    createWithCode: async (g, c) => createWithCode(g, c),
+    get: async (id) => getGrant.get(id) as GrantRow | undefined,
+    consumeCode: async (hash, now) => consume(hash, now),
+    revoke: async (id, reason, now) => revokeTx(id, reason, now),
+    revokeForPerson: async (p, r, now) => revokePerson(p, r, now),
+    reap: async (now, keep, before) => reap(now, keep, before),
   };
 }

@@ -31,18 +31,18 @@ export interface TokenWithGrant extends TokenRow {
 export type NewToken = Pick<TokenRow, 'hash' | 'kind' | 'grantId' | 'clientId' | 'scope' | 'resource' | 'createdAt' | 'expiresAt'>;
 
 export interface TokenStore {
-  insert(...tokens: NewToken[]): void;
-  find(hash: string): TokenWithGrant | undefined;
+  insert(...tokens: NewToken[]): Promise<void>;
+  find(hash: string): Promise<TokenWithGrant | undefined>;
   /**
    * Rotates a refresh token in one transaction: marks `oldHash` rotated with the sealed successor
    * and inserts the successor tokens.
    * @returns false if `oldHash` was rotated or revoked in the meantime (lost a race).
    */
-  rotate(oldHash: string, successorSealed: string | null, now: number, graceUntil: number, successors: NewToken[]): boolean;
+  rotate(oldHash: string, successorSealed: string | null, now: number, graceUntil: number, successors: NewToken[]): Promise<boolean>;
   /** Revokes one token. @returns true if it was active. */
-  revoke(hash: string, now: number): boolean;
+  revoke(hash: string, now: number): Promise<boolean>;
   /** Deletes expired tokens and wipes sealed successors whose grace window has passed. */
-  reap(now: number): number;
+  reap(now: number): Promise<number>;
 }
 
 const COLS = `t.hash, t.kind, t.grant_id AS grantId, t.client_id AS clientId, t.scope, t.resource,
@@ -79,8 +79,8 @@ export function createTokenStore(db: Db): TokenStore {
   });
   const reap = db.transaction((now: number) => wipe.run(now).changes + reapExpired.run(now).changes);
   return {
-    insert: (...tokens) => insertAll(tokens),
-    find: (hash) => {
+    insert: async (...tokens) => insertAll(tokens),
+    find: async (hash) => {
       const r = find.get(hash) as Joined | undefined;
       if (!r) return undefined;
       const { gPersonId, gLogin, gClientId, gScope, gResource, gCreatedAt, gRevokedAt, ...t } = r;
@@ -89,8 +89,8 @@ export function createTokenStore(db: Db): TokenStore {
         grant: { id: t.grantId, personId: gPersonId, login: gLogin, clientId: gClientId, scope: gScope, resource: gResource, createdAt: gCreatedAt, revokedAt: gRevokedAt },
       };
     },
-    rotate: (h, s, now, g, succ) => rotate(h, s, now, g, succ),
-    revoke: (hash, now) => revoke.run(now, hash).changes === 1,
-    reap: (now) => reap(now),
+    rotate: async (h, s, now, g, succ) => rotate(h, s, now, g, succ),
+    revoke: async (hash, now) => revoke.run(now, hash).changes === 1,
+    reap: async (now) => reap(now),
   };
 }

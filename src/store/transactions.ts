@@ -26,21 +26,21 @@ export interface TransactionRow {
 }
 
 export interface TransactionStore {
-  insert(row: TransactionRow): void;
-  get(id: string): TransactionRow | undefined;
-  getByForgeState(forgeStateHash: string): TransactionRow | undefined;
+  insert(row: TransactionRow): Promise<void>;
+  get(id: string): Promise<TransactionRow | undefined>;
+  getByForgeState(forgeStateHash: string): Promise<TransactionRow | undefined>;
   /**
    * Moves a transaction from `consent` to `forge` with the forge state and verifier.
    * @returns false when it was not in `consent` (already decided) or expired.
    */
-  approve(id: string, forgeStateHash: string, forgeVerifierSealed: string, now: number, expiresAt: number): boolean;
+  approve(id: string, forgeStateHash: string, forgeVerifierSealed: string, now: number, expiresAt: number): Promise<boolean>;
   /**
    * Marks the transaction `done` if it is in `from` and not expired; the single-use step.
    * @returns false when another request got there first.
    */
-  finish(id: string, from: 'consent' | 'forge', now: number): boolean;
+  finish(id: string, from: 'consent' | 'forge', now: number): Promise<boolean>;
   /** Deletes transactions that expired before `now`, and finished ones. */
-  reap(now: number): number;
+  reap(now: number): Promise<number>;
 }
 
 const COLUMNS = `id, client_id AS clientId, redirect_uri AS redirectUri, state, code_challenge AS codeChallenge,
@@ -67,11 +67,11 @@ export function createTransactionStore(db: Db): TransactionStore {
   );
   const reap = db.prepare(`DELETE FROM oauth_transactions WHERE expires_at <= ? OR phase = 'done'`);
   return {
-    insert: (row) => void insert.run(row),
-    get: (id) => get.get(id) as TransactionRow | undefined,
-    getByForgeState: (h) => byState.get(h) as TransactionRow | undefined,
-    approve: (id, h, sealed, now, exp) => approve.run(h, sealed, exp, id, now).changes === 1,
-    finish: (id, from, now) => finish.run(id, from, now).changes === 1,
-    reap: (now) => reap.run(now).changes,
+    insert: async (row) => void insert.run(row),
+    get: async (id) => get.get(id) as TransactionRow | undefined,
+    getByForgeState: async (h) => byState.get(h) as TransactionRow | undefined,
+    approve: async (id, h, sealed, now, exp) => approve.run(h, sealed, exp, id, now).changes === 1,
+    finish: async (id, from, now) => finish.run(id, from, now).changes === 1,
+    reap: async (now) => reap.run(now).changes,
   };
 }

@@ -66,9 +66,9 @@ describe.each([
   it('never locks out two sign-ins of one person: newest token set shared, 5 concurrent current() after expiry refresh once', async () => {
     const r = rig();
     const first = await signInThroughGitea(r.forge, tb, 'alice');
-    r.tokens.save(first.identity, first.tokens);
+    await r.tokens.save(first.identity, first.tokens);
     const second = await signInThroughGitea(r.forge, tb, 'alice');
-    r.tokens.save(second.identity, second.tokens); // newest sign-in wins for all of alice's grants
+    await r.tokens.save(second.identity, second.tokens); // newest sign-in wins for all of alice's grants
 
     for (let round = 1; round <= 2; round++) {
       r.skip((TTL_S + 1) * 1000);
@@ -85,7 +85,7 @@ describe.each([
   it('refreshes single-flight: 10 concurrent current() inside the margin make one forge refresh', async () => {
     const r = rig();
     const bob = await signInThroughGitea(r.forge, tb, 'bob');
-    r.tokens.save(bob.identity, bob.tokens);
+    await r.tokens.save(bob.identity, bob.tokens);
     r.skip((TTL_S - 10) * 1000); // 10 s left, inside the 15 s margin
     const got = await Promise.all(Array.from({ length: 10 }, () => r.tokens.current(bob.identity.id)));
     expect(r.refreshCalls()).toBe(1);
@@ -107,16 +107,16 @@ describe.each([
     const ended: string[] = [];
     tokens.onGrantEnded((p) => ended.push(p));
     const first = await signInThroughGitea(r.forge, tb, 'alice');
-    tokens.save(first.identity, first.tokens);
+    await tokens.save(first.identity, first.tokens);
     const pending = tokens.current(first.identity.id); // expired by this clock: refresh waits at the gate
     const second = await signInThroughGitea(r.forge, tb, 'alice'); // with rotation this kills the first refresh token
-    tokens.save(second.identity, second.tokens);
+    await tokens.save(second.identity, second.tokens);
     release();
     const got = await pending;
     expect(got.accessToken).toBe(second.tokens.accessToken); // the newest sign-in's tokens, not the late refresh's
     expect(await r.forge.identify(got.accessToken)).toMatchObject({ login: 'alice' });
     expect(ended).toEqual([]);
-    expect(store.get(first.identity.id)?.version).toBe(2); // the late refresh did not overwrite the newer sign-in
+    expect((await store.get(first.identity.id))?.version).toBe(2); // the late refresh did not overwrite the newer sign-in
   });
 
   it(`${invalidate ? 'kills' : 'keeps'} the first sign-in's refresh token after a second sign-in (Gitea ${invalidate ? '400 unauthorized_client "token was already used"' : 'no rotation'})`, async () => {
@@ -131,14 +131,14 @@ describe.each([
   it('ends the person\'s grant at the next refresh after they revoke it in Gitea (400 invalid_grant; listener called, tokens deleted)', async () => {
     const r = rig();
     const bob = await signInThroughGitea(r.forge, tb, 'bob');
-    r.tokens.save(bob.identity, bob.tokens);
+    await r.tokens.save(bob.identity, bob.tokens);
     await revokeGrantInGitea(tb, bob.browser, config.forgeAppId, grantIdOf(bob.tokens.accessToken));
     await expect(r.forge.identify(bob.tokens.accessToken)).rejects.toThrow(/HTTP 401/); // access token dead at once
     r.skip((TTL_S + 1) * 1000);
     await expect(r.tokens.current(bob.identity.id)).rejects.toThrow(/invalid_grant: grant does not exist/);
     expect(r.ended).toEqual([bob.identity.id]);
     expect(r.audited).toEqual([['forge.grant_ended', expect.objectContaining({ personId: bob.identity.id, login: 'bob', reason: expect.stringMatching(/invalid_grant/) })]]);
-    expect(r.store.get(bob.identity.id)).toBeUndefined();
+    expect(await r.store.get(bob.identity.id)).toBeUndefined();
     await expect(r.tokens.current(bob.identity.id)).rejects.toThrow(ForgeGrantEndedError);
   });
 
@@ -146,14 +146,14 @@ describe.each([
     const r = rig();
     const bob = await signInThroughGitea(r.forge, tb, 'bob');
     expect(await r.forge.isAllowed(bob.identity, bob.tokens.accessToken)).toBe(true);
-    r.tokens.save(bob.identity, bob.tokens);
+    await r.tokens.save(bob.identity, bob.tokens);
     const removed = await fetch(`${tb.giteaUrl}/api/v1/orgs/team/members/bob`, { method: 'DELETE', headers: { authorization: basicAuth(tb) } });
     expect(removed.status).toBe(204);
     try {
       r.skip((TTL_S + 1) * 1000);
       await expect(r.tokens.current(bob.identity.id)).rejects.toThrow(/no longer on the allowlist/);
       expect(r.ended).toEqual([bob.identity.id]);
-      expect(r.store.get(bob.identity.id)).toBeUndefined();
+      expect(await r.store.get(bob.identity.id)).toBeUndefined();
     } finally {
       await putBobBackInTeam(tb);
     }

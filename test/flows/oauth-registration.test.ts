@@ -69,7 +69,7 @@ describe('registration (RFC 7591 §3)', () => {
     const used = (await signInManually(tb, broker.url, 'alice')).client;
     offsetMs += 25 * 3600_000;
     try {
-      broker.as.reap();
+      await broker.as.reap();
       const gone = await fetch(authorizeUrl(broker.url, unused, pkcePair().challenge));
       expect(gone.status).toBe(400);
       const kept = await fetch(authorizeUrl(broker.url, used, pkcePair().challenge));

@@ -12,7 +12,7 @@ import { ChildProcess } from '../../src/child/child-process.js';
 import { ChildSandbox, SandboxUnavailableError, type SandboxSettings } from '../../src/child/sandbox.js';
 import { createLogger, silentLogger } from '../../src/ops/log.js';
 import { createHealth } from '../../src/ops/health.js';
-import { openDb } from '../../src/store/db.js';
+import { openSqliteStore } from '../../src/store/store.js';
 import { lineSink } from '../support/broker.js';
 import { processesWithEnv, until } from './relay-harness.js';
 
@@ -100,13 +100,13 @@ describe('FJMCP_CHILD_SANDBOX modes when bubblewrap cannot be set up', () => {
     const sb = new ChildSandbox({ settings: { ...SETTINGS, mode: 'required' }, log: createLogger('info', lineSink(lines)), hidden: [], bwrap: missing });
     await expect(inSandbox('echo "{}"', undefined, sb)).rejects.toThrow(SandboxUnavailableError);
     await expect(inSandbox('echo "{}"', undefined, sb)).rejects.toThrow(/cannot start.*FJMCP_CHILD_SANDBOX=required/);
-    const db = openDb(':memory:');
-    const report = await createHealth({ db, forge: { health: async () => ({ ok: true }) }, childSandbox: sb }).check();
+    const store = await openSqliteStore(':memory:');
+    const report = await createHealth({ store, forge: { health: async () => ({ ok: true }), credentials: () => ({ ok: true }) }, childSandbox: sb }).check();
     expect(report.ok).toBe(false);
     expect(report.childSandbox).toMatchObject({ ok: false, active: false, mode: 'required' });
     expect(report.childSandbox!.detail).toMatch(/no MCP child starts.*bwrap could not run/);
     expect(lines.some((l) => l.includes('"level":"error"') && l.includes('FJMCP_CHILD_SANDBOX=required'))).toBe(true);
-    db.close();
+    await store.close();
   });
 
   it('auto: starts the child unsandboxed, logs an error-level warning, and /healthz stays ok but says so', async () => {
@@ -116,12 +116,12 @@ describe('FJMCP_CHILD_SANDBOX modes when bubblewrap cannot be set up', () => {
     expect(child.sandboxed).toBe(false);
     await child.stop('test');
     expect(lines.some((l) => l.includes('"level":"error"') && l.includes('UNSANDBOXED'))).toBe(true);
-    const db = openDb(':memory:');
-    const report = await createHealth({ db, forge: { health: async () => ({ ok: true }) }, childSandbox: sb }).check();
+    const store = await openSqliteStore(':memory:');
+    const report = await createHealth({ store, forge: { health: async () => ({ ok: true }), credentials: () => ({ ok: true }) }, childSandbox: sb }).check();
     expect(report.ok).toBe(true);
     expect(report.childSandbox).toMatchObject({ ok: true, active: false, mode: 'auto' });
     expect(report.childSandbox!.detail).toMatch(/^UNSANDBOXED/);
-    db.close();
+    await store.close();
   });
 
   it('off: never probes, runs unsandboxed, and warns at start', async () => {

@@ -15,14 +15,10 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { loadConfig, type Config, type Env } from '../../src/config.js';
 import { oauthRoutes } from '../../src/http/oauth-routes.js';
-import { createAuthorizationServer, type AuthorizationServer } from '../../src/oauth/authorization-server.js';
-import { createAudit } from '../../src/ops/audit.js';
+import { closeContext, createContext, type AppContext } from '../../src/context.js';
+import type { AuthorizationServer } from '../../src/oauth/authorization-server.js';
 import { createLogger } from '../../src/ops/log.js';
-import { createMetrics } from '../../src/ops/metrics.js';
-import { openDb, DB_FILE, type Db } from '../../src/store/db.js';
-import { createForgeTokenStore } from '../../src/store/forge-tokens-store.js';
-import { createForgeClient } from '../../src/upstream/forge-client.js';
-import { createForgeTokens } from '../../src/upstream/forge-tokens.js';
+import type { Store } from '../../src/store/store.js';
 import type { ForgeClient, ForgeTokens } from '../../src/upstream/types.js';
 import type { Principal } from '../../src/lib/principal.js';
 import { freePort, lineSink } from './broker.js';
@@ -34,7 +30,7 @@ export interface OAuthTestBroker {
   config: Config;
   /** The current instance's authorization server (changes after restart). */
   as: AuthorizationServer;
-  db: Db;
+  store: Store;
   forge: ForgeClient;
   forgeTokens: ForgeTokens;
   /** Numeric id of the broker's OAuth2 app in Gitea (for revoking grants there). */
@@ -75,19 +71,15 @@ export async function startOAuthBroker(opts: StartOAuthBrokerOptions): Promise<O
   const forgeAppId = apps.find((a) => a.client_id === app.clientId)!.id;
 
   let server: ServerType | undefined;
+  let ctx!: AppContext;
   const boot = async () => {
-    const log = createLogger(config.logLevel, sink);
-    const audit = createAudit(log);
-    const metrics = createMetrics(false);
-    const db = openDb(join(dataDir, DB_FILE));
-    const forge = createForgeClient({ config, log });
-    const forgeTokens = createForgeTokens({ config, store: createForgeTokenStore(db), forge, log, audit, ...(opts.clock ? { clock: opts.clock } : {}) });
-    const as = createAuthorizationServer({
-      config, db, forge, forgeTokens, log, audit, metrics,
+    ctx = await createContext(config, {
+      log: createLogger(config.logLevel, sink),
+      defaultMetrics: false,
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.cimdFetch ? { cimdFetch: opts.cimdFetch } : {}),
     });
-    as.start();
+    const { as, store, forge, forgeTokens } = ctx;
     const web = new Hono();
     web.route('/', oauthRoutes(as, config));
     web.all('/mcp', async (c) => {
@@ -98,16 +90,14 @@ export async function startOAuthBroker(opts: StartOAuthBrokerOptions): Promise<O
     server = await new Promise<ServerType>((resolve) => {
       const s = serve({ fetch: web.fetch, hostname: '127.0.0.1', port }, () => resolve(s));
     });
-    Object.assign(broker, { as, db, forge, forgeTokens });
-    return { as, db, forge, forgeTokens };
+    Object.assign(broker, { as, store, forge, forgeTokens });
   };
   const shutdown = async () => {
-    broker.as.stop();
     await new Promise<void>((resolve) => {
       server?.close(() => resolve());
       (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
     });
-    broker.db.close();
+    await closeContext(ctx, 0);
   };
   const broker = { url, mcpUrl: `${url}/mcp`, config, forgeAppId, dataDir, logLines } as OAuthTestBroker;
   await boot();

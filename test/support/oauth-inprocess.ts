@@ -10,13 +10,9 @@ import { expect } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { oauthRoutes } from '../../src/http/oauth-routes.js';
 import { pkceS256 } from '../../src/lib/crypto.js';
-import { createAuthorizationServer } from '../../src/oauth/authorization-server.js';
-import { createAudit } from '../../src/ops/audit.js';
+import { createContext } from '../../src/context.js';
 import { silentLogger } from '../../src/ops/log.js';
-import { createMetrics } from '../../src/ops/metrics.js';
-import { openDb, type Db } from '../../src/store/db.js';
-import { createForgeTokenStore } from '../../src/store/forge-tokens-store.js';
-import { createForgeTokens } from '../../src/upstream/forge-tokens.js';
+import { openSqliteStore, type Store } from '../../src/store/store.js';
 import { ForgeUnavailableError, type ForgeClient } from '../../src/upstream/types.js';
 
 export const ISSUER = 'http://127.0.0.1:9';
@@ -37,10 +33,14 @@ export function standinForgeWithOutages(now: () => number, down: { exchange: boo
     identify: async () => ({ id: '42', login: 'dora', isAdmin: false }),
     isAllowed: async () => true,
     health: async () => ({ ok: true }),
+    memberships: async () => ({ orgs: [], teams: [] }),
+    credentials: () => ({ ok: true }),
+    verifyCredentials: async () => ({ ok: true }),
   };
 }
 
-export function rig(opts: { issuer?: string; db?: Db; keys?: string } = {}) {
+/** The composition root with the stand-in forge and a moving clock; `store` may be shared by two rigs. */
+export async function rig(opts: { issuer?: string; store?: Store; keys?: string } = {}) {
   const issuer = opts.issuer ?? ISSUER;
   let offset = 0;
   const now = () => Date.now() + offset;
@@ -49,18 +49,17 @@ export function rig(opts: { issuer?: string; db?: Db; keys?: string } = {}) {
     FJMCP_PUBLIC_URL: issuer, FJMCP_FORGE_URL: FORGE, FJMCP_FORGE_CLIENT_ID: 'broker', FJMCP_FORGE_CLIENT_SECRET: 'secret',
     FJMCP_ENCRYPTION_KEYS: opts.keys ?? randomBytes(32).toString('base64'), FJMCP_ACCESS_TOKEN_TTL_S: '86400',
   });
-  const db = opts.db ?? openDb(':memory:');
-  const audit = createAudit(silentLogger);
-  const forge = standinForgeWithOutages(now, down);
-  const forgeTokens = createForgeTokens({ config, store: createForgeTokenStore(db), forge, log: silentLogger, audit, clock: now, retryDelaysMs: [0] });
-  const as = createAuthorizationServer({ config, db, forge, forgeTokens, log: silentLogger, audit, metrics: createMetrics(false), clock: now });
+  const store = opts.store ?? (await openSqliteStore(':memory:'));
+  const { as } = await createContext(config, {
+    log: silentLogger, defaultMetrics: false, clock: now, store, forge: standinForgeWithOutages(now, down), forgeRetryDelaysMs: [0],
+  });
   const app = new Hono();
   app.route('/', oauthRoutes(as, config));
   app.all('/mcp', async (c) => {
     const r = await as.authenticate(c.req.raw);
     return r instanceof Response ? r : c.json({ login: r.login });
   });
-  return { app, db, down, issuer, skip: (ms: number) => (offset += ms) };
+  return { app, store, down, issuer, skip: (ms: number) => (offset += ms) };
 }
 
 /** Registers a client and walks authorize → consent → callback; returns the client redirect. */

@@ -62,7 +62,7 @@ function setup(keys: Buffer[], db?: Db) {
 describe('forge tokens at rest', () => {
   it('keeps no token plaintext in the database files (sealed AES-256-GCM at rest)', async () => {
     const { dir, db, tokens } = setup([k1]);
-    tokens.save(alice, { accessToken: AT, refreshToken: RT, expiresAt: T0 + 3_600_000 });
+    await tokens.save(alice, { accessToken: AT, refreshToken: RT, expiresAt: T0 + 3_600_000 });
     expect(await tokens.current('1')).toEqual({ accessToken: AT, expiresAt: T0 + 3_600_000 });
     db.pragma('wal_checkpoint(TRUNCATE)');
     const files = readdirSync(dir);
@@ -76,23 +76,23 @@ describe('forge tokens at rest', () => {
 
   it('binds the sealed box to the person: a box copied to another person does not open (AAD = person id)', async () => {
     const { store, tokens, ended } = setup([k1]);
-    tokens.save(alice, { accessToken: AT, refreshToken: RT, expiresAt: T0 + 3_600_000 });
-    const row = store.get('1')!;
-    store.put({ personId: '2', login: 'mallory', sealed: row.sealed, issuedAt: T0, expiresAt: row.expiresAt }, T0);
+    await tokens.save(alice, { accessToken: AT, refreshToken: RT, expiresAt: T0 + 3_600_000 });
+    const row = (await store.get('1'))!;
+    await store.put({ personId: '2', login: 'mallory', sealed: row.sealed, issuedAt: T0, expiresAt: row.expiresAt }, T0);
     await expect(tokens.current('2')).rejects.toThrow(ForgeGrantEndedError);
-    expect(store.get('2')).toBeUndefined();
+    expect(await store.get('2')).toBeUndefined();
     expect(ended).toEqual(['2']);
     expect((await tokens.current('1')).accessToken).toBe(AT);
   });
 
   it('opens rows sealed with an older key and re-seals them with the newest key on read (key rotation)', async () => {
     const before = setup([k1]);
-    before.tokens.save(alice, { accessToken: AT, refreshToken: RT, expiresAt: T0 + 3_600_000 });
-    const oldBox = before.store.get('1')!.sealed;
+    await before.tokens.save(alice, { accessToken: AT, refreshToken: RT, expiresAt: T0 + 3_600_000 });
+    const oldBox = (await before.store.get('1'))!.sealed;
 
     const rotated = setup([k2, k1], before.db);
     expect(await rotated.tokens.current('1')).toEqual({ accessToken: AT, expiresAt: T0 + 3_600_000 });
-    const row = rotated.store.get('1')!;
+    const row = (await rotated.store.get('1'))!;
     expect(row.sealed).not.toBe(oldBox);
     expect(new Sealer([k2, k1]).isStale(row.sealed)).toBe(false);
     expect(row.version).toBe(1); // a re-seal is not a new token set
@@ -103,27 +103,27 @@ describe('forge tokens at rest', () => {
 
   it('ends the forge grant when no configured key opens the row (key removed from the ring)', async () => {
     const before = setup([k1]);
-    before.tokens.save(alice, { accessToken: AT, refreshToken: RT, expiresAt: T0 + 3_600_000 });
+    await before.tokens.save(alice, { accessToken: AT, refreshToken: RT, expiresAt: T0 + 3_600_000 });
     const after = setup([k2], before.db);
     await expect(after.tokens.current('1')).rejects.toThrow(ForgeGrantEndedError);
-    expect(after.store.get('1')).toBeUndefined();
+    expect(await after.store.get('1')).toBeUndefined();
     expect(after.ended).toEqual(['1']);
   });
 
   it('answers ForgeGrantEndedError for a person without forge tokens, and forget() deletes them', async () => {
     const { tokens } = setup([k1]);
     await expect(tokens.current('1')).rejects.toThrow(ForgeGrantEndedError);
-    tokens.save(alice, { accessToken: AT, refreshToken: RT, expiresAt: T0 + 3_600_000 });
-    tokens.forget('1');
+    await tokens.save(alice, { accessToken: AT, refreshToken: RT, expiresAt: T0 + 3_600_000 });
+    await tokens.forget('1');
     await expect(tokens.current('1')).rejects.toThrow(ForgeGrantEndedError);
   });
 
   it('keeps one row per person: the newest sign-in replaces the token set', async () => {
     const { store, tokens } = setup([k1]);
-    tokens.save(alice, { accessToken: AT, refreshToken: RT, expiresAt: T0 + 3_600_000 });
-    tokens.save({ ...alice, login: 'alice-renamed' }, { accessToken: `${AT}2`, refreshToken: `${RT}2`, expiresAt: T0 + 7_200_000 });
+    await tokens.save(alice, { accessToken: AT, refreshToken: RT, expiresAt: T0 + 3_600_000 });
+    await tokens.save({ ...alice, login: 'alice-renamed' }, { accessToken: `${AT}2`, refreshToken: `${RT}2`, expiresAt: T0 + 7_200_000 });
     expect(await tokens.current('1')).toEqual({ accessToken: `${AT}2`, expiresAt: T0 + 7_200_000 });
-    expect(store.get('1')).toMatchObject({ login: 'alice-renamed', version: 2 });
+    expect(await store.get('1')).toMatchObject({ login: 'alice-renamed', version: 2 });
   });
 });
 
@@ -143,7 +143,7 @@ describe('refresh margin: min(300 s, lifetime / 4) before expiry', () => {
 
   it('serves the stored token without calling the forge while outside the margin', async () => {
     const { tokens, skip } = setup([k1]);
-    tokens.save(alice, { accessToken: AT, refreshToken: RT, expiresAt: T0 + 60_000 });
+    await tokens.save(alice, { accessToken: AT, refreshToken: RT, expiresAt: T0 + 60_000 });
     skip(44_000);
     expect((await tokens.current('1')).accessToken).toBe(AT); // unreachableForge would throw
   });
@@ -157,18 +157,18 @@ describe('forge token store compare-and-set', () => {
   }
   const w = { personId: '1', login: 'alice', sealed: 'box', issuedAt: T0, expiresAt: T0 + 1 };
 
-  it('replaces a row only at the expected version, so a slow refresh cannot overwrite a newer sign-in', () => {
+  it('replaces a row only at the expected version, so a slow refresh cannot overwrite a newer sign-in', async () => {
     const s = store();
-    expect(s.put(w, T0)).toBe(1);
-    expect(s.put({ ...w, sealed: 'newer sign-in' }, T0)).toBe(2);
-    expect(s.replaceIfVersion({ ...w, sealed: 'late refresh' }, 1, T0)).toBeUndefined();
-    expect(s.get('1')?.sealed).toBe('newer sign-in');
-    expect(s.replaceIfVersion({ ...w, sealed: 'refresh' }, 2, T0)).toBe(3);
-    expect(s.deleteIfVersion('1', 2)).toBe(false);
-    expect(s.resealIfVersion('1', 2, 'x')).toBe(false);
-    expect(s.resealIfVersion('1', 3, 'resealed')).toBe(true);
-    expect(s.get('1')).toMatchObject({ sealed: 'resealed', version: 3 });
-    expect(s.deleteIfVersion('1', 3)).toBe(true);
-    expect(s.get('1')).toBeUndefined();
+    expect(await s.put(w, T0)).toBe(1);
+    expect(await s.put({ ...w, sealed: 'newer sign-in' }, T0)).toBe(2);
+    expect(await s.replaceIfVersion({ ...w, sealed: 'late refresh' }, 1, T0)).toBeUndefined();
+    expect((await s.get('1'))?.sealed).toBe('newer sign-in');
+    expect(await s.replaceIfVersion({ ...w, sealed: 'refresh' }, 2, T0)).toBe(3);
+    expect(await s.deleteIfVersion('1', 2)).toBe(false);
+    expect(await s.resealIfVersion('1', 2, 'x')).toBe(false);
+    expect(await s.resealIfVersion('1', 3, 'resealed')).toBe(true);
+    expect(await s.get('1')).toMatchObject({ sealed: 'resealed', version: 3 });
+    expect(await s.deleteIfVersion('1', 3)).toBe(true);
+    expect(await s.get('1')).toBeUndefined();
   });
 });

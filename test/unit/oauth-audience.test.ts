@@ -5,20 +5,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { openDb } from '../../src/store/db.js';
+import { openSqliteStore } from '../../src/store/store.js';
 import { exchange, rig, signIn } from '../support/oauth-inprocess.js';
 
 describe('token audience', () => {
   it('refuses at /mcp an access token issued for another resource (invalid_token)', async () => {
-    const db = openDb(':memory:');
+    const store = await openSqliteStore(':memory:');
     const keys = randomBytes(32).toString('base64');
-    const a = rig({ issuer: 'http://127.0.0.1:9', db, keys });
+    const a = await rig({ issuer: 'http://127.0.0.1:9', store, keys });
     const s = await signIn(a.app, a.issuer);
     const tokens = await exchange(a.app, s, a.issuer);
     const ok = await a.app.request(`${a.issuer}/mcp`, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(ok.status).toBe(200);
 
-    const b = rig({ issuer: 'http://127.0.0.1:10', db, keys });
+    const b = await rig({ issuer: 'http://127.0.0.1:10', store, keys });
     const res = await b.app.request(`${b.issuer}/mcp`, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toContain('issued for another resource');

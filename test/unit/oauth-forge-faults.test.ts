@@ -8,7 +8,7 @@ import { exchange, ISSUER, rig, signIn } from '../support/oauth-inprocess.js';
 
 describe('forge outages', () => {
   it('sends temporarily_unavailable with state and iss to the client when the forge is down at the callback', async () => {
-    const { app, down } = rig();
+    const { app, down } = await rig();
     down.exchange = true;
     const { location } = await signIn(app);
     expect(location.searchParams.get('error')).toBe('temporarily_unavailable');
@@ -17,7 +17,7 @@ describe('forge outages', () => {
   });
 
   it('answers 503 with Retry-After on /mcp while the forge cannot refresh an expired forge token, and recovers after', async () => {
-    const { app, down, skip } = rig();
+    const { app, down, skip } = await rig();
     const s = await signIn(app);
     const { access_token } = await exchange(app, s);
     const mcp = () => app.request(`${ISSUER}/mcp`, { method: 'POST', headers: { authorization: `Bearer ${access_token}` } });

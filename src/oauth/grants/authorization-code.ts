@@ -16,7 +16,7 @@ import { checkResource } from '../resource.js';
 export async function authorizationCodeGrant(ctx: AsContext, client: Client, p: Params): Promise<TokenResponse> {
   if (!p.code) throw new OAuthError('invalid_request', 'code is required');
   const now = ctx.now();
-  const result = ctx.grants.consumeCode(sha256(p.code), now);
+  const result = await ctx.grants.consumeCode(sha256(p.code), now);
   if (result.kind === 'unknown') throw new OAuthError('invalid_grant', 'unknown or expired authorization code');
   if (result.kind === 'replayed') {
     ctx.audit('code.replayed', { clientId: client.clientId, grantId: result.code.grantId });
@@ -34,10 +34,10 @@ export async function authorizationCodeGrant(ctx: AsContext, client: Client, p: 
   if (p.resource !== undefined && checkResource(p.resource, ctx.config) !== code.resource) {
     throw new OAuthError('invalid_target', 'resource differs from the authorization request');
   }
-  const grant = ctx.grants.get(code.grantId);
+  const grant = await ctx.grants.get(code.grantId);
   if (!grant || grant.revokedAt !== null) throw new OAuthError('invalid_grant', 'the grant was revoked');
   const { response, rows } = mintTokens(ctx, grant, client);
-  ctx.tokens.insert(...rows);
+  await ctx.tokens.insert(...rows);
   ctx.audit('token.issued', { clientId: client.clientId, grantId: grant.id, personId: grant.personId });
   return response;
 }

@@ -20,7 +20,7 @@ import { checkResource } from '../resource.js';
 export async function refreshTokenGrant(ctx: AsContext, client: Client, p: Params): Promise<TokenResponse> {
   if (!p.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required');
   const hash = sha256(p.refresh_token);
-  const row = ctx.tokens.find(hash);
+  const row = await ctx.tokens.find(hash);
   const now = ctx.now();
   if (!row || row.kind !== 'refresh') throw new OAuthError('invalid_grant', 'unknown refresh token');
   if (row.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'refresh token was issued to another client');
@@ -40,21 +40,21 @@ export async function refreshTokenGrant(ctx: AsContext, client: Client, p: Param
   const { response, rows } = mintTokens(ctx, row.grant, client);
   const graceMs = ctx.config.tokens.refreshGraceS * 1000;
   const sealed = graceMs > 0 ? ctx.sealer.seal(JSON.stringify(response), aad) : null;
-  if (!ctx.tokens.rotate(hash, sealed, now, now + graceMs, rows)) {
+  if (!(await ctx.tokens.rotate(hash, sealed, now, now + graceMs, rows))) {
     // Lost a race with a concurrent refresh of the same token: answer like a retry.
-    const again = ctx.tokens.find(hash);
+    const again = await ctx.tokens.find(hash);
     return retryOrRevoke(ctx, row.grantId, client, again ? replayWithinGrace(again) : undefined);
   }
   ctx.audit('token.refreshed', { clientId: client.clientId, grantId: row.grantId, personId: row.grant.personId });
   return response;
 }
 
-function retryOrRevoke(ctx: AsContext, grantId: string, client: Client, successor: TokenResponse | undefined): TokenResponse {
+async function retryOrRevoke(ctx: AsContext, grantId: string, client: Client, successor: TokenResponse | undefined): Promise<TokenResponse> {
   if (successor) {
     ctx.log.info({ clientId: client.clientId, grantId }, 'refresh retried within the grace window; returning the same successor');
     return successor;
   }
-  ctx.grants.revoke(grantId, 'refresh token reused after rotation', ctx.now());
+  await ctx.grants.revoke(grantId, 'refresh token reused after rotation', ctx.now());
   ctx.audit('family.revoked', { clientId: client.clientId, grantId, reason: 'refresh token reused after rotation' });
   throw new OAuthError('invalid_grant', 'refresh token was already used; the token family is revoked');
 }
