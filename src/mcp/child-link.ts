@@ -173,9 +173,9 @@ export class ChildLink {
    * `downstream` is gone: its calls are cancelled at the child, and the child's requests to it are
    * answered with an error, so neither side waits for a client that left.
    */
-  release(downstream: Downstream): void {
+  release(downstream: Downstream, reason = 'MCP session closed'): void {
     for (const clientId of [...(this.#calls.get(downstream)?.keys() ?? [])]) {
-      this.cancel(downstream, { requestId: clientId, reason: 'MCP session closed' });
+      this.cancel(downstream, { requestId: clientId, reason });
     }
     for (const [downId, asked] of [...this.#asked]) {
       if (asked.downstream !== downstream) continue;
