@@ -58,6 +58,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'FJMCP_TRUST_PROXY', default: 'false', help: 'true when a reverse proxy on loopback sets X-Forwarded-For (used for per-IP rate limits).' },
   { name: 'FJMCP_REGISTRATION_RATE_PER_MIN', default: '120', help: 'Dynamic client registrations accepted per client IP per minute.' },
   { name: 'FJMCP_MAX_CLIENTS', default: '10000', help: 'Most dynamically registered clients kept; unused ones are reaped first.' },
+  { name: 'FJMCP_POLICY_FILE', default: '', help: 'YAML or JSON tool policy (docs/policy.md): read-only people, tool allow/deny globs, repository globs. Reloaded on SIGHUP; empty = every tool allowed to everyone.' },
   { name: 'FJMCP_LOG_LEVEL', default: 'info', help: 'Log level: fatal, error, warn, info, debug or trace (JSON lines on stdout).' },
   { name: 'FJMCP_INSECURE_FORGE_HTTP', default: 'false', help: 'true to allow a plain-http forge URL outside loopback (never in production).' },
 ];
@@ -92,6 +93,7 @@ export interface Config {
   mcp: { maxSessionsPerPerson: number; maxBodyBytes: number; allowedOrigins: string[] };
   registration: { ratePerMin: number; maxClients: number };
   trustProxy: boolean;
+  policy: { file: string | undefined };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }
 
@@ -242,6 +244,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     registration: { ratePerMin: num('FJMCP_REGISTRATION_RATE_PER_MIN'), maxClients: num('FJMCP_MAX_CLIENTS') },
     trustProxy: raw.FJMCP_TRUST_PROXY === 'true',
+    policy: { file: raw.FJMCP_POLICY_FILE || undefined },
     logLevel: logLevel.success ? logLevel.data : 'info',
   } satisfies Config;
 

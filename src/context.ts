@@ -20,6 +20,7 @@ import type { ForgeClient, ForgeTokens } from './upstream/types.js';
 import { createAuthorizationServer, type AuthorizationServer } from './oauth/authorization-server.js';
 import { ChildPool } from './child/child-pool.js';
 import { createRelay, type Relay } from './mcp/relay.js';
+import { PolicyService } from './policy/policy-service.js';
 
 export interface AppContext {
   config: Config;
@@ -33,6 +34,8 @@ export interface AppContext {
   as: AuthorizationServer;
   relay: Relay;
   health: Health;
+  /** The tool policy in force (reloaded on SIGHUP by main.ts). */
+  policy: PolicyService;
 }
 
 /** Optional replacements, for tests; each defaults to the production part. */
@@ -65,8 +68,10 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const metrics = createMetrics(opts.defaultMetrics ?? true);
   const audit = createAudit(log);
   const clock = opts.clock ?? systemClock;
-  const store = opts.store ?? (await openConfiguredStore(config));
   const forge = opts.forge ?? createForgeClient({ config, log, clock, ...(opts.forgeFetch ? { fetch: opts.forgeFetch } : {}) });
+  // Before the store opens, so a bad policy file stops the start with nothing to undo (PolicyFileError).
+  const policy = new PolicyService({ file: config.policy.file, preset: config.child.preset, log: log.child({ component: 'policy' }), memberships: (t) => forge.memberships(t) });
+  const store = opts.store ?? (await openConfiguredStore(config));
   const forgeTokens = createForgeTokens({
     config, store: store.forgeTokens, forge, log, audit, metrics, clock,
     ...(opts.forgeRetryDelaysMs ? { retryDelaysMs: opts.forgeRetryDelaysMs } : {}),
@@ -79,7 +84,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const relay = createRelay({ config, log, audit, metrics, pool });
   const health = createHealth({ store, forge, clock });
   as.start();
-  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health };
+  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy };
 }
 
 /**

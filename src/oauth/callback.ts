@@ -9,7 +9,7 @@
  * redirect 302 to the client with `code`, `state` and `iss` (RFC 6749 §4.1.2, RFC 9207 §2).
  */
 import { sha256 } from '../lib/crypto.js';
-import { ForgeGrantEndedError, ForgeUnavailableError } from '../upstream/types.js';
+import { ForgeClientRefusedError, ForgeGrantEndedError, ForgeUnavailableError } from '../upstream/types.js';
 import { boundTransaction } from './consent.js';
 import type { AsContext, Params } from './context.js';
 import { OAuthError, errorRedirectUrl } from './errors.js';
@@ -71,6 +71,10 @@ export async function forgeCallback(
     if (err instanceof ForgeGrantEndedError) {
       ctx.log.warn({ err: err.message, clientId: tx.clientId }, 'forge refused the code exchange or identity call');
       return fail(new OAuthError('access_denied', 'the forge refused the sign-in'));
+    }
+    if (err instanceof ForgeClientRefusedError) {
+      ctx.audit('forge.client_refused', { clientId: tx.clientId, kind: err.kind, reason: err.message });
+      return fail(new OAuthError('temporarily_unavailable', 'the forge refused the broker\'s own settings; the operator must fix them (see /healthz)'));
     }
     if (err instanceof ForgeUnavailableError) {
       ctx.log.warn({ err: err.message }, 'forge unavailable during sign-in');

@@ -1,7 +1,8 @@
 /**
  * @module ops/health
- * The readiness report behind `GET /healthz`: the store answers a query and the forge answers
- * `/api/healthz`. Results are cached for {@link HEALTH_CACHE_MS} and computed single-flight, so
+ * The readiness report behind `GET /healthz`: the store answers a query, the forge answers
+ * `/api/healthz`, and the forge did not refuse the broker's client credentials at its last
+ * answer. Results are cached for {@link HEALTH_CACHE_MS} and computed single-flight, so
  * polling every few seconds costs one store query and one forge request per window.
  */
 import type { Clock } from '../lib/clock.js';
@@ -19,6 +20,11 @@ export interface HealthReport {
   ok: boolean;
   store: PartHealth;
   forge: PartHealth;
+  /**
+   * The forge's last verdict on the broker's OAuth client credentials (seen at a sign-in or a
+   * refresh). Not ok names FJMCP_FORGE_CLIENT_ID / FJMCP_FORGE_CLIENT_SECRET; people's grants are kept.
+   */
+  forgeCredentials: PartHealth;
   /** When the report was computed, ISO 8601. */
   checkedAt: string;
 }
@@ -27,7 +33,7 @@ export interface Health {
   check(): Promise<HealthReport>;
 }
 
-export function createHealth(deps: { store: Pick<Store, 'ping' | 'engine'>; forge: Pick<ForgeClient, 'health'>; clock?: Clock }): Health {
+export function createHealth(deps: { store: Pick<Store, 'ping' | 'engine'>; forge: Pick<ForgeClient, 'health' | 'credentials'>; clock?: Clock }): Health {
   const now = deps.clock ?? Date.now;
   let cached: { at: number; report: HealthReport } | undefined;
   let inFlight: Promise<HealthReport> | undefined;
@@ -50,7 +56,9 @@ export function createHealth(deps: { store: Pick<Store, 'ping' | 'engine'>; forg
 
   const compute = async (): Promise<HealthReport> => {
     const [store, forge] = await Promise.all([storeHealth(), forgeHealth()]);
-    const report = { ok: store.ok && forge.ok, store, forge, checkedAt: new Date(now()).toISOString() };
+    const cred = deps.forge.credentials();
+    const forgeCredentials: PartHealth = cred.ok ? { ok: true } : { ok: false, detail: `${cred.detail ?? 'the forge refused the broker\'s client credentials'}${cred.at ? ` (since ${new Date(cred.at).toISOString()})` : ''}` };
+    const report = { ok: store.ok && forge.ok && forgeCredentials.ok, store, forge, forgeCredentials, checkedAt: new Date(now()).toISOString() };
     cached = { at: now(), report };
     return report;
   };

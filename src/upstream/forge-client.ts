@@ -2,17 +2,26 @@
  * @module upstream/forge-client
  * The broker as OAuth client (one confidential application, client_secret_post, PKCE S256) of
  * a Forgejo or Gitea forge, built on oauth4webapi — the only module that imports it. Token
- * endpoint answers are mapped onto the two failures of the contract: any 4xx ends the person's
- * forge grant, 5xx / network / deadline is transient.
+ * endpoint answers are mapped onto the three failures of the contract: a refusal of the person's
+ * grant ends it, a refusal of the broker's own credentials or request is an operator problem
+ * that keeps every grant, and 5xx / network / deadline is transient.
  * @see [RFC 6749 §4.1](https://www.rfc-editor.org/rfc/rfc6749.html#section-4.1), [§6](https://www.rfc-editor.org/rfc/rfc6749.html#section-6)
  * @see [RFC 7636 §4](https://www.rfc-editor.org/rfc/rfc7636.html#section-4)
  */
+import { randomBytes } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
 import type { Config } from '../config.js';
 import type { Logger } from '../ops/log.js';
 import { bodyText, FORGE_TIMEOUT_MS, forgeUrl, unavailable, withoutTrailingSlash, type FetchLike } from './forge-http.js';
-import { health, identify, isAllowed, type ForgeUserDeps } from './forge-user.js';
-import { ForgeGrantEndedError, ForgeUnavailableError, type ForgeClient, type ForgeTokenSet } from './types.js';
+import { health, identify, isAllowed, memberships, type ForgeUserDeps } from './forge-user.js';
+import {
+  ForgeClientRefusedError,
+  ForgeGrantEndedError,
+  ForgeUnavailableError,
+  type ForgeClient,
+  type ForgeCredentialsStatus,
+  type ForgeTokenSet,
+} from './types.js';
 
 /** The broker's forge callback path; the forge app must list `${issuer}${FORGE_CALLBACK_PATH}`. */
 export const FORGE_CALLBACK_PATH = '/oauth/callback';
@@ -58,6 +67,25 @@ export function issuerMatchesForgeUrl(issuer: unknown, forgeBase: URL): issuer i
   }
 }
 
+/**
+ * Whose fault a 4xx of the token endpoint is. RFC 6749 §5.2: `invalid_client` (and HTTP 401)
+ * is client authentication; `invalid_grant` is the grant. Gitea 1.26 (routers/web/auth/
+ * oauth2_provider.go) answers every error with 400 and also says `unauthorized_client` both for
+ * the client ("invalid client secret" at the code exchange, "unexpected redirect URI") and for
+ * the person's token ("token was already used", "unable to parse refresh token", "failed PKCE
+ * code challenge"), so for that code the description decides.
+ * @returns `credentials` (the broker's), `grant` (the person's), or `request` (anything else the
+ *   forge refused about the broker's request: kept, like credentials, never ends a grant).
+ */
+export function classifyTokenError(status: number, code: string, description: string): 'credentials' | 'grant' | 'request' {
+  if (status === 401 || code === 'invalid_client') return 'credentials';
+  if (code === 'unauthorized_client') {
+    return /client secret|client id|cannot load client|redirect uri/i.test(description) ? 'credentials' : 'grant';
+  }
+  if (code === 'invalid_grant') return 'grant';
+  return 'request';
+}
+
 export function createForgeClient(deps: ForgeClientDeps): ForgeClient {
   const { config, log } = deps;
   const fetchImpl: FetchLike = deps.fetch ?? globalThis.fetch;
@@ -81,6 +109,8 @@ export function createForgeClient(deps: ForgeClientDeps): ForgeClient {
   });
 
   let metadata: oauth.AuthorizationServer | undefined;
+  /** Unknown until the forge first answers the token endpoint: assumed fine. */
+  let credentialStatus: ForgeCredentialsStatus = { ok: true };
   let discovering: Promise<oauth.AuthorizationServer> | undefined;
 
   /**
@@ -118,22 +148,31 @@ export function createForgeClient(deps: ForgeClientDeps): ForgeClient {
     return discovering;
   }
 
-  /** Maps a token endpoint answer: 4xx ends the grant, 5xx is transient, 200 is parsed. */
+  /**
+   * Maps a token endpoint answer: a refusal of the person's grant ends it, a refusal of the
+   * broker's credentials or request keeps it ({@link classifyTokenError}), 5xx is transient,
+   * 200 is parsed.
+   */
   async function tokenSet(
     what: string,
     res: Response,
     process: (r: Response) => Promise<oauth.TokenEndpointResponse>,
   ): Promise<ForgeTokenSet> {
     if (res.status >= 400 && res.status < 500) {
-      // Gitea uses `unauthorized_client` where RFC 6749 §5.2 says `invalid_grant` (reused or
-      // expired refresh token, PKCE failure, unknown code): both mean "sign in again".
       const body = (await res.json().catch(() => ({}))) as { error?: unknown; error_description?: unknown };
       const code = typeof body.error === 'string' ? body.error : 'unknown_error';
-      const desc = typeof body.error_description === 'string' ? `: ${body.error_description.slice(0, 200)}` : '';
-      if (code === 'invalid_client') {
-        log.error({ error: code }, 'forge rejected the broker\'s client credentials: check FJMCP_FORGE_CLIENT_ID/SECRET and that the forge application still exists');
+      const description = typeof body.error_description === 'string' ? body.error_description.slice(0, 200) : '';
+      const said = `HTTP ${res.status} ${code}${description ? `: ${description}` : ''}`;
+      const verdict = classifyTokenError(res.status, code, description);
+      if (verdict === 'grant') throw new ForgeGrantEndedError(`forge refused the ${what} (${said})`);
+      if (verdict === 'credentials') {
+        const detail = `the forge refused the broker's OAuth client credentials (${said}); check FJMCP_FORGE_CLIENT_ID and FJMCP_FORGE_CLIENT_SECRET and that the forge application still exists. People's sign-ins are kept.`;
+        credentialStatus = { ok: false, detail, at: clock() };
+        log.error({ status: res.status, error: code, description }, 'forge rejected the broker\'s client credentials: check FJMCP_FORGE_CLIENT_ID/SECRET and that the forge application still exists');
+        throw new ForgeClientRefusedError(`forge refused the broker's client credentials at the ${what} (${said})`, 'credentials');
       }
-      throw new ForgeGrantEndedError(`forge refused the ${what} (HTTP ${res.status} ${code}${desc})`);
+      log.error({ status: res.status, error: code, description }, 'forge refused the broker\'s token request');
+      throw new ForgeClientRefusedError(`forge refused the broker's ${what} request (${said})`, 'request');
     }
     if (res.status !== 200) {
       await bodyText(res, 0);
@@ -145,6 +184,7 @@ export function createForgeClient(deps: ForgeClientDeps): ForgeClient {
     } catch (err) {
       throw new ForgeUnavailableError(`forge sent a malformed token response to the ${what}`, { cause: err });
     }
+    credentialStatus = { ok: true, at: clock() };
     return {
       accessToken: r.access_token,
       ...(r.refresh_token ? { refreshToken: r.refresh_token } : {}),
@@ -201,5 +241,22 @@ export function createForgeClient(deps: ForgeClientDeps): ForgeClient {
     identify: (accessToken) => identify(userDeps, accessToken),
     isAllowed: (identity, accessToken) => isAllowed(userDeps, identity, accessToken),
     health: () => health(userDeps),
+    memberships: (accessToken) => memberships(userDeps, accessToken),
+    credentials: () => credentialStatus,
+
+    async verifyCredentials() {
+      const as = await discover();
+      // A random refresh token: harmless, as no grant can match it.
+      const probe = `fjmcp-credentials-check-${randomBytes(16).toString('hex')}`;
+      const res = await post('credentials check', () => oauth.refreshTokenGrantRequest(as, client, clientAuth, probe, http()));
+      try {
+        await tokenSet('credentials check', res, (r) => oauth.processRefreshTokenResponse(as, client, r));
+      } catch (err) {
+        if (err instanceof ForgeGrantEndedError) credentialStatus = { ok: true, at: clock() };
+        else if (err instanceof ForgeClientRefusedError && err.kind === 'request') return { ok: false, detail: err.message, at: clock() };
+        else if (!(err instanceof ForgeClientRefusedError)) throw err;
+      }
+      return credentialStatus;
+    },
   };
 }

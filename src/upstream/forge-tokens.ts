@@ -1,7 +1,10 @@
 /**
  * @module upstream/forge-tokens
  * The people's forge tokens: sealed at rest (AES-256-GCM, AAD = person id), one row per person,
- * refreshed before expiry single-flight per person, the allowlist re-checked at every refresh.
+ * refreshed before expiry single-flight per person, the allowlist re-checked at every refresh and
+ * at each person's first request after a start (so an allowlist change takes effect at once).
+ * Only a refusal of the person's grant ends it: a refusal of the broker's own credentials, a
+ * forge outage or an allowlist check without an answer keep the person signed in and retry.
  *
  * One row per person, newest sign-in wins: Gitea keeps one grant per (user, application), and
  * with `INVALIDATE_REFRESH_TOKENS=true` (Forgejo's default) every token issuance bumps the grant's
@@ -16,10 +19,14 @@ import type { Audit } from '../ops/audit.js';
 import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { ForgeTokenRow, ForgeTokenStore } from '../store/forge-tokens-store.js';
-import { ForgeGrantEndedError, ForgeUnavailableError, type ForgeClient, type ForgeIdentity, type ForgeTokenSet, type ForgeTokens } from './types.js';
+import { ForgeClientRefusedError, ForgeGrantEndedError, ForgeUnavailableError, type ForgeClient, type ForgeIdentity, type ForgeTokenSet, type ForgeTokens } from './types.js';
 
 /** Upper bound of the refresh margin, ms: refresh at most this long before expiry. */
 export const MAX_REFRESH_MARGIN_MS = 300_000;
+/** After an allowlist check without an answer, the next check waits this long, ms. */
+export const ALLOWLIST_RECHECK_MS = 30_000;
+/** After the forge refused the broker's own credentials at a refresh, the next attempt waits this long, ms. */
+export const CLIENT_REFUSED_RETRY_MS = 5_000;
 /** Pauses between attempts of a refresh the forge could not answer (3 attempts in all), ms. */
 export const REFRESH_RETRY_DELAYS_MS: readonly number[] = [200, 1000];
 
@@ -65,6 +72,13 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
   const allowlistOn = deps.config.allow.users.length > 0 || deps.config.allow.orgs.length > 0;
   const listeners: ((personId: string) => unknown)[] = [];
   const inflight = new Map<string, Promise<Current>>();
+  /** People the allowlist admitted in this process; the others are checked at their next request. */
+  const admitted = new Set<string>();
+  /** People whose allowlist check had no answer: not checked again before this time (ms). */
+  const recheckAt = new Map<string, number>();
+  /** People whose refresh the forge refused for the broker's fault: no new attempt before (ms). */
+  const retryAt = new Map<string, number>();
+  const allowlistDue = (personId: string) => allowlistOn && !admitted.has(personId) && clock() >= (recheckAt.get(personId) ?? 0);
   const refreshes = deps.metrics?.counter('fjmcp_forge_refreshes_total', 'Forge token refreshes by outcome', ['outcome']);
 
   const seal = (personId: string, t: TokenPair) => sealer.seal(JSON.stringify(t), personId);
@@ -106,26 +120,64 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
     }
   }
 
-  /** Re-checks who the new token belongs to and that the allowlist still admits them. */
-  async function stillAllowed(row: ForgeTokenRow, accessToken: string): Promise<string | undefined> {
-    if (!allowlistOn) return undefined;
+  /**
+   * Who the token belongs to and whether the allowlist still admits them. Only a definite answer
+   * counts: `refused` for another forge user, a refused token, or a definite "not a member";
+   * `undecided` when the forge could not answer (network, 5xx), which keeps the person signed in.
+   */
+  async function allowlistVerdict(personId: string, accessToken: string): Promise<{ refused?: string; undecided?: string }> {
+    if (!allowlistOn) return {};
     let who: ForgeIdentity;
     try {
       who = await withRetries(() => forge.identify(accessToken));
     } catch (err) {
-      // Fails closed: an allowlist that cannot be checked does not admit (config.ts help text).
-      return `identity check failed: ${(err as Error).message}`;
+      if (err instanceof ForgeGrantEndedError) return { refused: `the forge refused the token: ${err.message}` };
+      return { undecided: (err as Error).message };
     }
-    if (who.id !== row.personId) return 'forge token belongs to another forge user';
-    return (await forge.isAllowed(who, accessToken)) ? undefined : 'no longer on the allowlist';
+    if (who.id !== personId) return { refused: 'forge token belongs to another forge user' };
+    try {
+      return (await withRetries(() => forge.isAllowed(who, accessToken))) ? {} : { refused: 'no longer on the allowlist' };
+    } catch (err) {
+      if (err instanceof ForgeUnavailableError) return { undecided: err.message };
+      throw err;
+    }
   }
 
-  /** The refresh itself; runs at most once at a time per person (see {@link current}). */
-  async function refreshPerson(personId: string): Promise<Current> {
+  /** Applies a verdict: remembers an admission, schedules a re-check, or ends the grant (throws). */
+  async function applyVerdict(row: ForgeTokenRow, v: { refused?: string; undecided?: string }): Promise<void> {
+    if (v.refused) {
+      await endGrant(row, v.refused);
+      throw new ForgeGrantEndedError(`forge access refused: ${v.refused}`);
+    }
+    if (v.undecided) {
+      recheckAt.set(row.personId, clock() + ALLOWLIST_RECHECK_MS);
+      log.warn({ personId: row.personId, login: row.login, err: v.undecided }, 'allowlist could not be checked; the person stays signed in and is checked again');
+      return;
+    }
+    admitted.add(row.personId);
+    recheckAt.delete(row.personId);
+  }
+
+  /** The allowlist check of a person not yet checked by this process (after a restart). */
+  async function checkPerson(row: ForgeTokenRow): Promise<Current> {
+    const current = await fromRow(row);
+    await applyVerdict(row, await allowlistVerdict(row.personId, current.accessToken));
+    return current;
+  }
+
+  /** Refresh if due, else the pending allowlist check; runs at most once at a time per person. */
+  async function settle(personId: string): Promise<Current> {
     const row = await store.get(personId);
     if (!row) throw new ForgeGrantEndedError('no forge tokens for this person; sign in again');
+    if (needsRefresh(row, clock()) && clock() >= (retryAt.get(personId) ?? 0)) return refreshPerson(row);
+    if (allowlistDue(personId)) return checkPerson(row);
+    return fromRow(row);
+  }
+
+  /** The refresh itself (see {@link settle}). */
+  async function refreshPerson(row: ForgeTokenRow): Promise<Current> {
+    const personId = row.personId;
     const pair = await openOrEnd(row);
-    if (!needsRefresh(row, clock())) return { accessToken: pair.accessToken, expiresAt: row.expiresAt }; // refreshed meanwhile
     if (!pair.refreshToken) {
       if (clock() < row.expiresAt) return { accessToken: pair.accessToken, expiresAt: row.expiresAt };
       await endGrant(row, 'access token expired and the forge issued no refresh token');
@@ -143,9 +195,19 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
         if (clock() < row.expiresAt) return { accessToken: pair.accessToken, expiresAt: row.expiresAt };
         throw err;
       }
+      if (err instanceof ForgeClientRefusedError) {
+        // The broker's own mistake (a wrong client secret, a deleted forge application): never
+        // the person's. Keep everything, say so, and try again after a pause.
+        refreshes?.inc({ outcome: 'client_refused' });
+        retryAt.set(personId, clock() + CLIENT_REFUSED_RETRY_MS);
+        audit('forge.client_refused', { personId, login: row.login, kind: err.kind, reason: err.message });
+        if (clock() < row.expiresAt) return { accessToken: pair.accessToken, expiresAt: row.expiresAt };
+        throw new ForgeUnavailableError(`the forge refused the broker's ${err.kind === 'credentials' ? 'client credentials' : 'request'}; the sign-in is kept, retry shortly`, { cause: err });
+      }
       if (err instanceof ForgeGrantEndedError) await endGrant(row, err.message);
       throw err;
     }
+    retryAt.delete(personId);
     // RFC 6749 §6: without a new refresh token in the answer, the old one stays in use.
     const nextPair: TokenPair = { accessToken: next.accessToken, refreshToken: next.refreshToken ?? pair.refreshToken };
     const written = { personId, login: row.login, sealed: seal(personId, nextPair), issuedAt: clock(), expiresAt: next.expiresAt };
@@ -156,11 +218,7 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
       if (!newer) throw new ForgeGrantEndedError('forge tokens were removed; sign in again');
       return fromRow(newer);
     }
-    const refused = await stillAllowed(row, next.accessToken);
-    if (refused) {
-      await endGrant({ ...row, ...written, version, updatedAt: clock() }, refused);
-      throw new ForgeGrantEndedError(`forge access refused at refresh: ${refused}`);
-    }
+    await applyVerdict({ ...row, ...written, version, updatedAt: clock() }, await allowlistVerdict(personId, next.accessToken));
     refreshes?.inc({ outcome: 'ok' });
     audit('forge.refreshed', { personId, login: row.login });
     // Re-read: what the store holds is what every caller gets, even if it moved on meanwhile.
@@ -188,6 +246,10 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
   return {
     async save(identity, tokens) {
       const now = clock();
+      // The caller (the sign-in) has just checked the allowlist.
+      admitted.add(identity.id);
+      recheckAt.delete(identity.id);
+      retryAt.delete(identity.id);
       const pair: TokenPair = { accessToken: tokens.accessToken, ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}) };
       await store.put({ personId: identity.id, login: identity.login, sealed: seal(identity.id, pair), issuedAt: now, expiresAt: tokens.expiresAt }, now);
     },
@@ -195,11 +257,12 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
     async current(personId) {
       const row = await store.get(personId);
       if (!row) throw new ForgeGrantEndedError('no forge tokens for this person; sign in again');
-      if (!needsRefresh(row, clock())) return fromRow(row);
-      // Single flight: concurrent callers for one person share one forge refresh.
+      const refreshDue = needsRefresh(row, clock()) && clock() >= (retryAt.get(personId) ?? 0);
+      if (!refreshDue && !allowlistDue(personId)) return fromRow(row);
+      // Single flight: concurrent callers for one person share one forge refresh or check.
       let p = inflight.get(personId);
       if (!p) {
-        p = refreshPerson(personId).finally(() => inflight.delete(personId));
+        p = settle(personId).finally(() => inflight.delete(personId));
         inflight.set(personId, p);
       }
       return p;

@@ -57,13 +57,17 @@ export async function identify(deps: ForgeUserDeps, accessToken: string): Promis
  * person asking about themselves who is not one, public or private org alike; its 303 to
  * `public_members` (for asking about others) is never followed and counts as "no". Works for
  * a non-admin member with their OAuth token; needs `read:organization` with restricted scopes.
- * Fails closed: any status but 204, or any error, is "no" for that org.
+ * Only 204 is "yes" and only 404 (or the never-followed redirect) is a definite "no"; any other
+ * answer (network error, deadline, 5xx, 401/403) is not an answer.
+ * @returns true when admitted; false when every listed organisation definitely said "not a member".
+ * @throws {ForgeUnavailableError} when no entry admitted and some organisation gave no definite answer.
  */
 export async function isAllowed(deps: ForgeUserDeps, identity: ForgeIdentity, accessToken: string): Promise<boolean> {
   const { users, orgs } = deps.allow;
   if (users.length === 0 && orgs.length === 0) return true;
   const login = identity.login.toLowerCase();
   if (users.some((u) => u.toLowerCase() === login)) return true;
+  let undecided: string | undefined;
   for (const org of orgs) {
     const url = forgeUrl(deps.forgeBase, `api/v1/orgs/${encodeURIComponent(org)}/members/${encodeURIComponent(identity.login)}`);
     try {
@@ -71,12 +75,15 @@ export async function isAllowed(deps: ForgeUserDeps, identity: ForgeIdentity, ac
       const detail = await bodyText(res, 200);
       if (res.status === 204) return true;
       if (res.status !== 404 && !(res.status >= 300 && res.status < 400)) {
-        deps.log.warn({ org, login: identity.login, status: res.status, detail }, 'forge organisation membership check failed; counting as not a member');
+        deps.log.warn({ org, login: identity.login, status: res.status, detail }, 'forge organisation membership check gave no answer');
+        undecided ??= `organisation ${org} membership check answered HTTP ${res.status}`;
       }
     } catch (err) {
-      deps.log.warn({ org, login: identity.login, err: (err as Error).message }, 'forge organisation membership check failed; counting as not a member');
+      deps.log.warn({ org, login: identity.login, err: (err as Error).message }, 'forge organisation membership check gave no answer');
+      undecided ??= `organisation ${org} membership check failed: ${(err as Error).message}`;
     }
   }
+  if (undecided) throw new ForgeUnavailableError(`the allowlist could not be checked: ${undecided}`);
   return false;
 }
 
@@ -89,4 +96,49 @@ export async function health(deps: Pick<ForgeUserDeps, 'forgeBase' | 'fetch' | '
   } catch (err) {
     return { ok: false, detail: (err as Error).message };
   }
+}
+
+/** The part of Gitea's team objects (modules/structs/org_team.go) used to name org and team. */
+const ForgeTeams = z.array(
+  z.object({ name: z.string(), organization: z.object({ username: z.string().optional(), name: z.string().optional() }).nullish() }),
+);
+
+/** Teams per page asked for; Gitea caps `limit` at `[api] MAX_RESPONSE_ITEMS` (default 50). */
+const TEAMS_PAGE = 50;
+/** Most pages read (a person in more than 1,000 teams is cut off; the policy then sees fewer). */
+const TEAMS_MAX_PAGES = 20;
+
+/**
+ * The person's organisations and teams (`org/team`), from `GET /api/v1/user/teams` with their own
+ * token (Gitea 1.26 routers/api/v1/user/... `ListUserTeams`): forge organisation membership is
+ * team membership, so the teams name the organisations too. Needs `read:organization` with
+ * restricted scopes.
+ * @throws {ForgeUnavailableError} on any refusal or failure: the caller then treats the
+ *   memberships as unknown (the tool policy fails closed).
+ */
+export async function memberships(deps: Pick<ForgeUserDeps, 'forgeBase' | 'fetch' | 'timeoutMs'>, accessToken: string): Promise<{ orgs: string[]; teams: string[] }> {
+  const orgs = new Set<string>();
+  const teams = new Set<string>();
+  for (let page = 1; page <= TEAMS_MAX_PAGES; page++) {
+    const url = forgeUrl(deps.forgeBase, `api/v1/user/teams?limit=${TEAMS_PAGE}&page=${page}`);
+    const res = await forgeFetch(deps.fetch, url, { headers: bearer(accessToken) }, deps.timeoutMs);
+    if (res.status !== 200) {
+      const detail = await bodyText(res, 200);
+      throw new ForgeUnavailableError(`forge answered HTTP ${res.status} on GET /api/v1/user/teams: ${detail}`);
+    }
+    let list: z.infer<typeof ForgeTeams>;
+    try {
+      list = ForgeTeams.parse(await res.json());
+    } catch (err) {
+      throw new ForgeUnavailableError('forge sent a malformed GET /api/v1/user/teams body', { cause: err });
+    }
+    for (const t of list) {
+      const org = t.organization?.username || t.organization?.name;
+      if (!org) continue;
+      orgs.add(org);
+      teams.add(`${org}/${t.name}`);
+    }
+    if (list.length < TEAMS_PAGE) break;
+  }
+  return { orgs: [...orgs], teams: [...teams] };
 }

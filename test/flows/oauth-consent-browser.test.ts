@@ -19,12 +19,20 @@ let browser: Browser;
 let clientApp: Server;
 let clientUrl = '';
 const received: URL[] = [];
+/** What the client app's `/frame` page puts in its iframe. */
+let frameTarget = 'about:blank';
 
 /** Stand-in for the vendor CDN answering a datacenter fetch with a challenge (cannot be produced offline). */
 const standinCdnRefusal: typeof fetch = async () => new Response('Just a moment...', { status: 403 });
 
 beforeAll(async () => {
   clientApp = createServer((req, res) => {
+    if (req.url === '/frame') {
+      // A real page on a real loopback server (a playwright-fulfilled page would be "public" to
+      // chromium's local network access checks, which would block the frame for another reason).
+      res.writeHead(200, { 'content-type': 'text/html' }).end(`<iframe src="${frameTarget.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}" width=600 height=400></iframe>`);
+      return;
+    }
     received.push(new URL(req.url ?? '/', clientUrl));
     res.end('client received the redirect');
   });
@@ -55,7 +63,7 @@ describe('consent page in chromium', () => {
       await page.screenshot({ path: artifactPath('consent.png'), fullPage: true });
       const cookies = await ctx.cookies(broker.url);
       expect(cookies.some((c) => c.name.startsWith('__Host-fjmcp_tx_') && c.httpOnly && c.secure && c.sameSite === 'Lax')).toBe(true);
-      await expect(page.getByText('Full account access.')).toBeTruthy();
+      expect(await page.getByText('Full account access.').isVisible()).toBe(true);
       expect(await page.textContent('body')).toContain('only returns to your own computer');
 
       await page.getByRole('button', { name: 'Approve and sign in' }).click();
@@ -102,12 +110,17 @@ describe('consent page in chromium', () => {
     const page = await ctx.newPage();
     try {
       const target = authorizeUrl(broker.url, client, pkcePair().challenge, { redirect_uri: `${clientUrl}/cb` });
-      await page.route(`${clientUrl}/frame`, (route) => route.fulfill({ contentType: 'text/html', body: `<iframe src="${target}" width=600 height=400></iframe>` }));
+      // The headers that forbid framing, on the very page a framer would load.
+      const direct = await fetch(target);
+      expect(direct.status).toBe(200);
+      expect(direct.headers.get('x-frame-options')).toBe('DENY');
+      expect(direct.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+      // And chromium enforcing them: it blocks the framed response, and no button renders.
+      const refused = page.waitForEvent('requestfailed', { predicate: (r) => r.url() === target, timeout: 10_000 });
+      frameTarget = target;
       await page.goto(`${clientUrl}/frame`);
-      await page.waitForTimeout(500);
-      const frame = page.frames().find((f) => f !== page.mainFrame());
-      const html = frame ? await frame.content().catch(() => '') : '';
-      expect(html).not.toContain('Approve and sign in');
+      expect((await refused).failure()?.errorText).toBe('net::ERR_BLOCKED_BY_RESPONSE');
+      expect(await page.frameLocator('iframe').getByRole('button', { name: 'Approve and sign in' }).isVisible()).toBe(false);
     } finally {
       await ctx.close();
     }

@@ -27,8 +27,11 @@ export interface TestBroker {
   running: RunningBroker;
   /** Every JSON log line the broker wrote so far (also across restarts). */
   logLines: string[];
-  /** Stops the broker (keeps data) and starts it again on the same port. */
-  restart(): Promise<void>;
+  /**
+   * Stops the broker (keeps data) and starts it again on the same port, with `env` overriding
+   * the settings it was started with (e.g. a wrong forge client secret); `{}` restores them.
+   */
+  restart(env?: Env): Promise<void>;
   /** Stops the broker and removes its data directory. */
   stop(): Promise<void>;
 }
@@ -53,7 +56,7 @@ export function lineSink(lines: string[]): Writable {
 export function giteaMcpChildEnv(tb: Testbed): Env {
   if (!tb.children.npmGiteaMcp) throw new Error('the test bed recorded no gitea-mcp child; run scripts/testbed build');
   // The npm package's bin is a JS file; run it with this Node so PATH lookups do not matter.
-  return { FJMCP_CHILD_PRESET: 'gitea-mcp', FJMCP_CHILD_COMMAND: process.execPath, FJMCP_CHILD_ARGS: JSON.stringify([tb.children.npmGiteaMcp]) };
+  return { FJMCP_CHILD_PRESET: 'gitea-mcp-npm', FJMCP_CHILD_COMMAND: process.execPath, FJMCP_CHILD_ARGS: JSON.stringify([tb.children.npmGiteaMcp]) };
 }
 
 export async function startBroker(opts: StartBrokerOptions): Promise<TestBroker> {
@@ -78,7 +81,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<TestBroker>
   const config = loadConfig(env);
   const logLines: string[] = [];
   const sink = lineSink(logLines);
-  const start = () => startServer(config, { log: createLogger(config.logLevel, sink), defaultMetrics: false });
+  const start = (c = config) => startServer(c, { log: createLogger(c.logLevel, sink), defaultMetrics: false });
   const broker: TestBroker = {
     url,
     mcpUrl: `${url}/mcp`,
@@ -86,9 +89,9 @@ export async function startBroker(opts: StartBrokerOptions): Promise<TestBroker>
     dataDir,
     running: await start(),
     logLines,
-    async restart() {
+    async restart(overrides?: Env) {
       await broker.running.close(2_000);
-      broker.running = await start();
+      broker.running = await start(overrides ? loadConfig({ ...env, ...overrides }) : config);
     },
     async stop() {
       await broker.running.close(2_000);

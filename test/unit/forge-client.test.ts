@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type Env } from '../../src/config.js';
 import { silentLogger } from '../../src/ops/log.js';
-import { createForgeClient, forgeScopes, issuerMatchesForgeUrl } from '../../src/upstream/forge-client.js';
+import { classifyTokenError, createForgeClient, forgeScopes, issuerMatchesForgeUrl } from '../../src/upstream/forge-client.js';
 
 function config(env: Env = {}) {
   return loadConfig({
@@ -65,5 +65,29 @@ describe('forge discovery issuer (forge-facts §7)', () => {
     for (const bad of ['https://evil.example.org', 'https://forge.example.org:8443', 'http://forge.example.org', 'https://forge.example.org/x', 'not a url', 42, undefined]) {
       expect(issuerMatchesForgeUrl(bad, base)).toBe(false);
     }
+  });
+});
+
+describe('token endpoint refusals: whose fault (RFC 6749 §5.2, Gitea 1.26 oauth2_provider.go)', () => {
+  it('blames the broker\'s credentials for invalid_client, any 401, and an unauthorized_client about the client', () => {
+    expect(classifyTokenError(400, 'invalid_client', 'invalid client secret')).toBe('credentials');
+    expect(classifyTokenError(400, 'invalid_client', 'cannot load client with client id: "x"')).toBe('credentials');
+    expect(classifyTokenError(401, 'unknown_error', '')).toBe('credentials');
+    expect(classifyTokenError(400, 'unauthorized_client', 'invalid client secret')).toBe('credentials');
+    expect(classifyTokenError(400, 'unauthorized_client', 'invalid empty client secret')).toBe('credentials');
+    expect(classifyTokenError(400, 'unauthorized_client', 'unexpected redirect URI')).toBe('credentials');
+  });
+
+  it('ends the person\'s grant only for invalid_grant and Gitea\'s unauthorized_client about a token or code', () => {
+    expect(classifyTokenError(400, 'invalid_grant', 'grant does not exist')).toBe('grant');
+    expect(classifyTokenError(400, 'unauthorized_client', 'token was already used')).toBe('grant');
+    expect(classifyTokenError(400, 'unauthorized_client', 'unable to parse refresh token')).toBe('grant');
+    expect(classifyTokenError(400, 'unauthorized_client', 'failed PKCE code challenge')).toBe('grant');
+  });
+
+  it('keeps the grant for any other refusal of the broker\'s request', () => {
+    expect(classifyTokenError(400, 'invalid_request', 'Error creating signing key')).toBe('request');
+    expect(classifyTokenError(400, 'unsupported_grant_type', '')).toBe('request');
+    expect(classifyTokenError(429, 'unknown_error', '')).toBe('request');
   });
 });

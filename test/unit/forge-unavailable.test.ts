@@ -14,14 +14,14 @@ import { silentLogger } from '../../src/ops/log.js';
 import { openDb } from '../../src/store/db.js';
 import { createForgeTokenStore } from '../../src/store/forge-tokens-store.js';
 import { createForgeClient } from '../../src/upstream/forge-client.js';
-import { createForgeTokens } from '../../src/upstream/forge-tokens.js';
+import { ALLOWLIST_RECHECK_MS, createForgeTokens } from '../../src/upstream/forge-tokens.js';
 import { ForgeUnavailableError } from '../../src/upstream/types.js';
 
 type Mode = 'ok' | '500' | 'hang';
 
 /** standin-forge: discovery as Gitea 1.26 gives it, then whatever fault `mode` says. */
 function startStandinForge() {
-  const state = { mode: 'ok' as Mode, tokenCalls: 0, base: '' };
+  const state = { mode: 'ok' as Mode, tokenCalls: 0, base: '', member: 'yes' as 'yes' | 'no' | '500' | 'hang' };
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -40,6 +40,10 @@ function startStandinForge() {
       return json(200, { access_token: `at-${state.tokenCalls}`, token_type: 'bearer', expires_in: 60, refresh_token: `rt-${state.tokenCalls}` });
     }
     if (path === '/api/v1/user') return json(200, { id: 1, login: 'alice', is_admin: false });
+    if (path === '/api/v1/orgs/team/members/alice') {
+      if (state.member === 'hang') return;
+      return state.member === 'yes' ? res.writeHead(204).end() : json(state.member === 'no' ? 404 : 500, { message: 'standin-forge' });
+    }
     if (path === '/api/healthz') return json(200, { status: 'pass' });
     return json(404, { message: 'not found' });
   });
@@ -59,6 +63,7 @@ afterAll(() => standin.close());
 beforeEach(() => {
   standin.state.mode = 'ok';
   standin.state.tokenCalls = 0;
+  standin.state.member = 'yes';
 });
 
 function client(url = forgeUrl, timeoutMs = 300, clock?: () => number) {
@@ -113,23 +118,29 @@ describe('forge client: transient failures are ForgeUnavailableError, never a gr
     expect(await forge.health()).toMatchObject({ ok: false, detail: expect.stringMatching(/no answer/) });
   });
 
-  it('counts an unanswered organisation membership check as "not a member" (allowlist fails closed)', async () => {
+  it('gives no verdict on an unanswered or 5xx organisation membership check (ForgeUnavailableError), "no" only on 404', async () => {
     const { forge } = client();
-    standin.state.mode = 'hang';
-    const ok = await createForgeClient({
-      config: { ...client().config, allow: { users: [], orgs: ['team'] } },
-      log: silentLogger,
-      timeoutMs: 300,
-    }).isAllowed({ id: '1', login: 'alice', isAdmin: false }, 'at');
-    expect(ok).toBe(false);
-    expect(await forge.isAllowed({ id: '1', login: 'alice', isAdmin: false }, 'at')).toBe(true); // no allowlist
+    const withOrg = createForgeClient({ config: { ...client().config, allow: { users: [], orgs: ['team'] } }, log: silentLogger, timeoutMs: 300 });
+    const alice = { id: '1', login: 'alice', isAdmin: false };
+    standin.state.member = 'hang';
+    await expect(withOrg.isAllowed(alice, 'at')).rejects.toThrow(ForgeUnavailableError);
+    standin.state.member = '500';
+    await expect(withOrg.isAllowed(alice, 'at')).rejects.toThrow(/HTTP 500/);
+    standin.state.member = 'no';
+    expect(await withOrg.isAllowed(alice, 'at')).toBe(false);
+    standin.state.member = 'yes';
+    expect(await withOrg.isAllowed(alice, 'at')).toBe(true);
+    standin.state.member = 'hang';
+    expect(await forge.isAllowed(alice, 'at')).toBe(true); // no allowlist: no call
   });
 });
 
 describe('forge tokens: a refresh the forge cannot answer is retried and never ends the grant', () => {
-  async function tokens() {
+  async function tokens(allowOrg = false) {
     let now = Date.now();
-    const { config, forge } = client(forgeUrl, 300, () => now);
+    const c = client(forgeUrl, 300, () => now);
+    const config = allowOrg ? { ...c.config, allow: { users: [], orgs: ['team'] } } : c.config;
+    const forge = allowOrg ? createForgeClient({ config, log: silentLogger, timeoutMs: 300, clock: () => now }) : c.forge;
     const db = openDb(':memory:');
     const store = createForgeTokenStore(db);
     const ended: string[] = [];
@@ -159,5 +170,23 @@ describe('forge tokens: a refresh the forge cannot answer is retried and never e
     expect((await t.current('1')).accessToken).toMatch(/^at-\d+$/);
     expect((await store.get('1'))?.version).toBe(2);
     expect(ended).toEqual([]);
+  });
+
+  it('keeps the person signed in when the allowlist check at refresh gets no answer (5xx, hang), checks again later, and ends the grant only on a definite 404', async () => {
+    const { t, store, ended, skip } = await tokens(true);
+    skip(50_000);
+    standin.state.member = '500';
+    expect((await t.current('1')).accessToken).toMatch(/^at-\d+$/); // refreshed; the check had no answer
+    expect(await store.get('1')).toBeDefined();
+    expect(ended).toEqual([]);
+    standin.state.member = 'hang';
+    skip(ALLOWLIST_RECHECK_MS + 1);
+    await t.current('1'); // the re-check, unanswered again
+    expect(ended).toEqual([]);
+    standin.state.member = 'no';
+    skip(ALLOWLIST_RECHECK_MS + 1);
+    await expect(t.current('1')).rejects.toThrow(/no longer on the allowlist/);
+    expect(ended).toEqual(['1']);
+    expect(await store.get('1')).toBeUndefined();
   });
 });
