@@ -99,6 +99,11 @@ export class Person {
     if (this.link && this.link.proc.alive) this.link.proc.send(msg);
   }
 
+  /** Answers every call in flight on this person's children with JSON-RPC error -32002 `reason`. */
+  failCalls(reason: string): void {
+    for (const link of this.#links()) link.failAll(reason);
+  }
+
   /** `session` closed: its calls are cancelled and the children's requests to it answered with an error. */
   release(session: Downstream, reason?: string): void {
     for (const link of this.#links()) link.release(session, reason);

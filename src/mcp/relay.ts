@@ -32,11 +32,18 @@ export interface RelayDeps {
 export interface Relay {
   /** Serves POST/GET/DELETE of the MCP endpoint for an authenticated person. Never throws. */
   handle(req: Request, principal: Principal): Promise<Response>;
-  /** Refuses new requests, gives in-flight calls up to `graceMs` (ms), then stops every child group. */
+  /**
+   * Refuses new requests (503), gives in-flight calls up to `graceMs` (ms), answers those still
+   * running with JSON-RPC error -32002 ({@link SHUTDOWN_MESSAGE}) on their streams, then closes
+   * every session and stream and stops every child group.
+   */
   shutdown(graceMs: number): Promise<void>;
   /** Child processes running (draining ones included), sessions known, requests awaiting a child. */
   stats(): { children: number; sessions: number; inFlight: number };
 }
+
+/** The error a call still running at the end of the shutdown grace gets (code -32002). */
+export const SHUTDOWN_MESSAGE = 'the broker is restarting; retry the request';
 
 /** How often idle sessions and children are looked for, at most, in ms. */
 const SWEEP_MAX_MS = 30_000;
@@ -114,7 +121,7 @@ export function createRelay(deps: RelayDeps): Relay {
     if (header && !ACCEPTED_HEADER_VERSIONS.includes(header)) return httpRpcError(400, -32000, `Bad Request: Unsupported protocol version: ${header}`);
     const s = newSession(person, id);
     if (s instanceof Response) return s;
-    await s.reattach(header ?? '2025-03-26');
+    await s.reattach(header ?? '2025-03-26', ids.capabilities(id));
     log.info({ person: person.personId, session: id }, 'unknown session id of this person re-attached');
     return s;
   }
@@ -150,8 +157,10 @@ export function createRelay(deps: RelayDeps): Relay {
       if (inbound.kind === 'modern') return serveModern(req, person, inbound);
       const msgs = Array.isArray(parsed) ? parsed : [parsed];
       // A stale session id on initialize (Claude Code keeps old ids) starts a new session.
-      if (msgs.some((m) => m && typeof m === 'object' && (m as { method?: unknown }).method === 'initialize')) {
-        const s = newSession(person, ids.mint(person.personId));
+      const init = msgs.find((m) => m && typeof m === 'object' && (m as { method?: unknown }).method === 'initialize') as { params?: { capabilities?: unknown } } | undefined;
+      if (init) {
+        const caps = init.params?.capabilities;
+        const s = newSession(person, ids.mint(person.personId, caps && typeof caps === 'object' ? caps as Record<string, unknown> : {}));
         return s instanceof Response ? s : s.handle(req, parsed);
       }
     } else if (req.method !== 'GET' && req.method !== 'DELETE') {
@@ -231,6 +240,10 @@ export function createRelay(deps: RelayDeps): Relay {
     clearInterval(sweeper);
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline && stats().inFlight > 0) await new Promise((r) => setTimeout(r, 50));
+    // Calls still running get a JSON-RPC error on their own stream, so clients retry at once
+    // instead of waiting for their timeout after an empty stream end.
+    for (const p of persons.values()) p.failCalls(SHUTDOWN_MESSAGE);
+    await new Promise((r) => setImmediate(r)); // let the transports write it before they close
     await Promise.all([...sessions.values()].map((s) => s.close()));
     for (const p of persons.values()) for (const l of [...p.listens]) l.end();
     await Promise.all([...persons.values()].map((p) => p.stopChildren('shutdown', config.child.stopGraceMs)));
