@@ -69,6 +69,8 @@ async function broker() {
     FJMCP_PUBLIC_URL: 'http://127.0.0.1:8787', FJMCP_FORGE_URL: 'http://127.0.0.1:3000', FJMCP_FORGE_CLIENT_ID: 'bench',
     FJMCP_FORGE_CLIENT_SECRET: 'bench', FJMCP_ENCRYPTION_KEYS: randomBytes(32).toString('base64'), FJMCP_CHILD_PRESET: 'custom',
     FJMCP_CHILD_COMMAND: process.execPath, FJMCP_CHILD_ARGS: JSON.stringify([EVERYTHING, 'stdio']), FJMCP_CHILD_TOKEN_ENV: 'FORGE_TOKEN',
+    // Like the direct child: the relay's own cost only. The sandbox's cost: bench/sandbox.bench.ts.
+    FJMCP_CHILD_SANDBOX: 'off',
   });
   const relay = createRelay({ config, log: silentLogger, audit: createAudit(silentLogger), metrics: createMetrics(false) });
   // Stand-in for the bearer check: the bench measures the relay, not OAuth.
