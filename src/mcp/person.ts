@@ -12,6 +12,7 @@ import type { Logger } from '../ops/log.js';
 import { ChildLink } from './child-link.js';
 import { RPC, isRequest, isResponse, negotiateVersion, rpcError, type RpcMessage } from './protocol.js';
 import type { Session } from './session.js';
+import type { ToolGate } from './tool-gate.js';
 import { PACKAGE } from '../version.js';
 
 /** Restart backoff after a crash: none for the first, then doubling from 500 ms up to 30 s. */
@@ -25,6 +26,8 @@ export interface PersonEnv {
   log: Logger;
   /** Spawns children (environment, relay-wide cap, start/exit accounting). */
   pool: ChildPool;
+  /** Tool policy and tool-call audit around every call (src/mcp/tool-gate.ts); none = plain relay. */
+  tools?: ToolGate;
 }
 
 export class Person {
@@ -132,7 +135,7 @@ export class Person {
     if (session.closed) return;
     if (method === 'resources/subscribe' && uri) session.subscriptions.add(uri);
     if (method === 'logging/setLevel') this.logLevel = msg.params?.level as string;
-    const res = await link.call(session, msg);
+    const res = this.env.tools ? await this.env.tools.call(this, session, link, msg) : await link.call(session, msg);
     if (res) session.deliver(res, id);
   }
 

@@ -15,6 +15,7 @@ import { Person, type PersonEnv } from './person.js';
 import { ACCEPTED_HEADER_VERSIONS, RPC, httpRpcError } from './protocol.js';
 import { Session, type SessionHooks } from './session.js';
 import { createSessionIdMinter } from './session-id.js';
+import type { ToolGate } from './tool-gate.js';
 
 export interface RelayDeps {
   config: Config;
@@ -24,6 +25,8 @@ export interface RelayDeps {
   /** The children; by default a pool built from these deps (`forgeUrl` defaults to `config.forge.url`). */
   pool?: ChildPool;
   forgeUrl?: string;
+  /** Tool policy and tool-call audit (src/mcp/tool-gate.ts). */
+  tools?: ToolGate;
 }
 
 export interface Relay {
@@ -54,7 +57,11 @@ export function createRelay(deps: RelayDeps): Relay {
 
   const gSessions = metrics.gauge('fjmcp_relay_sessions', 'MCP sessions known to this process');
   const gStreams = metrics.gauge('fjmcp_relay_open_streams', 'SSE streams (POST replies and GET streams) open to clients');
-  const personEnv: PersonEnv = { log, pool };
+  const personEnv: PersonEnv = { log, pool, ...(deps.tools ? { tools: deps.tools } : {}) };
+  // A new policy may show or hide tools: every session is told to list them again (MCP server/tools §list-changed).
+  deps.tools?.onPolicyChange(() => {
+    for (const s of sessions.values()) s.deliver({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
+  });
 
   const hooks = (person: Person): SessionHooks => ({
     onClosed: (s) => {
@@ -145,6 +152,7 @@ export function createRelay(deps: RelayDeps): Relay {
       // A stale session id on initialize (Claude Code keeps old ids) starts a new session.
       if (msgs.some((m) => m && typeof m === 'object' && (m as { method?: unknown }).method === 'initialize')) {
         const s = newSession(person, ids.mint(person.personId));
+        if (!(s instanceof Response)) s.oauthClientId = principal.clientId;
         return s instanceof Response ? s : s.handle(req, parsed);
       }
     } else if (req.method !== 'GET' && req.method !== 'DELETE') {
@@ -152,6 +160,7 @@ export function createRelay(deps: RelayDeps): Relay {
     }
     if (!sid) return httpRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
     const s = await sessionFor(req, person, sid);
+    if (!(s instanceof Response)) s.oauthClientId = principal.clientId;
     return s instanceof Response ? s : s.handle(req, parsed);
   }
 
