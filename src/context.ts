@@ -13,6 +13,7 @@ import { createAudit, type Audit } from './ops/audit.js';
 import { createHealth, type Health } from './ops/health.js';
 import { DB_FILE } from './store/db.js';
 import { openSqliteStore, type Store } from './store/store.js';
+import { openPostgresStore } from './store/postgres/index.js';
 import { createForgeClient } from './upstream/forge-client.js';
 import type { FetchLike } from './upstream/forge-http.js';
 import { createForgeTokens } from './upstream/forge-tokens.js';
@@ -64,9 +65,9 @@ export interface ContextOptions {
   forgeRetryDelaysMs?: readonly number[];
 }
 
-/** Opens the store named by the configuration: SQLite in the data directory. */
-export function openConfiguredStore(config: Config): Promise<Store> {
-  return openSqliteStore(join(config.dataDir, DB_FILE));
+/** Opens the store named by the configuration: PostgreSQL at `FJMCP_DATABASE_URL`, else SQLite in the data directory. */
+export function openConfiguredStore(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Store> {
+  return config.databaseUrl ? openPostgresStore(config.databaseUrl) : openSqliteStore(join(config.dataDir, DB_FILE));
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {

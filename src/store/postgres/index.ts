@@ -1,0 +1,31 @@
+/**
+ * @module store/postgres
+ * The PostgreSQL engine of the store (see store/store.ts), chosen by `FJMCP_DATABASE_URL`.
+ * Every atomic store method is one BEGIN…COMMIT on one pooled client.
+ */
+import type { Store } from '../store.js';
+import { createPgClientStore } from './clients.js';
+import { openPgPool } from './db.js';
+import { createPgForgeTokenStore } from './forge-tokens.js';
+import { createPgGrantStore } from './grants.js';
+import { createPgTokenStore } from './tokens.js';
+import { createPgTransactionStore } from './transactions.js';
+
+/**
+ * Connects to `url` (`postgres://…`), migrates under the advisory lock, and returns the store.
+ * @throws when PostgreSQL cannot be reached or a migration fails.
+ */
+export async function openPostgresStore(url: string): Promise<Store> {
+  const pool = await openPgPool(url);
+  let closed: Promise<void> | undefined;
+  return {
+    engine: 'postgres',
+    clients: createPgClientStore(pool),
+    transactions: createPgTransactionStore(pool),
+    grants: createPgGrantStore(pool),
+    tokens: createPgTokenStore(pool),
+    forgeTokens: createPgForgeTokenStore(pool),
+    ping: async () => void (await pool.query('SELECT 1')),
+    close: () => (closed ??= pool.end()),
+  };
+}
