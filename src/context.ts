@@ -21,6 +21,7 @@ import type { ForgeClient, ForgeTokens } from './upstream/types.js';
 import { createAuthorizationServer, type AuthorizationServer } from './oauth/authorization-server.js';
 import { ChildPool } from './child/child-pool.js';
 import { createRelay, type Relay } from './mcp/relay.js';
+import { createChildSandbox } from './child/sandbox.js';
 import { PolicyService } from './policy/policy-service.js';
 import { createToolAudit, type ToolAudit } from './ops/tool-audit.js';
 import { ToolGate } from './mcp/tool-gate.js';
@@ -87,11 +88,12 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     config, store, forge, forgeTokens, log, audit, metrics, clock,
     ...(opts.cimdFetch ? { cimdFetch: opts.cimdFetch } : {}),
   });
-  const pool = new ChildPool({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, '') });
+  const sandbox = createChildSandbox(config, log);
+  const pool = new ChildPool({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, ''), sandbox });
   const toolAudit = createToolAudit({ log, metrics, store: store.toolCalls, retentionDays: config.audit.retentionDays, clock });
   const tools = new ToolGate({ policy, audit: toolAudit, clock, rate: { perMin: config.rateLimits.mcpPerMin, burst: config.rateLimits.mcpBurst }, maxBodyBytes: config.mcp.maxBodyBytes });
   const relay = createRelay({ config, log, audit, metrics, pool, tools });
-  const health = createHealth({ store, forge, clock });
+  const health = createHealth({ store, forge, clock, childSandbox: sandbox });
   as.start();
   return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy, toolAudit, tools };
 }

@@ -15,10 +15,13 @@ import type { ToolAudit } from '../ops/tool-audit.js';
 import type { PersonPolicy, ToolFacts } from '../policy/policy.js';
 import type { PolicyService } from '../policy/policy-service.js';
 import type { ToolCallOutcome, ToolCallRecord } from '../store/tool-calls.js';
-import type { ChildLink } from './child-link.js';
+import type { ChildLink, Downstream } from './child-link.js';
 import type { Person } from './person.js';
 import { RPC, httpRpcError, type RpcMessage } from './protocol.js';
-import type { Session } from './session.js';
+import { Session } from './session.js';
+
+/** Where a call comes from: a session (2025 revisions) or one 2026-07-28 request. */
+type CallOrigin = Downstream & { readonly clientInfo?: unknown; readonly oauthClientId?: string | undefined };
 
 /** MCP SDK `ErrorCode.RequestTimeout`: the child or an SDK in between gave up on the call. */
 const REQUEST_TIMEOUT = -32001;
@@ -61,7 +64,7 @@ export class ToolGate {
    * Relays one client request through `link`, applying the policy to `tools/list` and
    * `tools/call` and auditing every `tools/call`. Resolves as {@link ChildLink.call} does.
    */
-  async call(person: Person, session: Session, link: ChildLink, msg: RpcMessage): Promise<RpcMessage | undefined> {
+  async call(person: Person, session: CallOrigin, link: ChildLink, msg: RpcMessage): Promise<RpcMessage | undefined> {
     if (msg.method === 'tools/list') return this.#list(person, session, link, msg);
     if (msg.method !== 'tools/call') return link.call(session, msg);
     const started = this.#now();
@@ -137,7 +140,7 @@ export class ToolGate {
     }
   }
 
-  async #list(person: Person, session: Session, link: ChildLink, msg: RpcMessage): Promise<RpcMessage | undefined> {
+  async #list(person: Person, session: CallOrigin, link: ChildLink, msg: RpcMessage): Promise<RpcMessage | undefined> {
     const res = await link.call(session, msg);
     const tools = (res?.result as { tools?: unknown } | undefined)?.tools;
     if (!Array.isArray(tools)) return res;
@@ -164,7 +167,7 @@ export class ToolGate {
     return (await f.tools).get(name) ?? {};
   }
 
-  #record(person: Person, session: Session, c: { at: number; tool: string; args: unknown; repository: string | undefined; outcome: ToolCallOutcome; reason: string | undefined; durationMs: number; res: RpcMessage | undefined }): void {
+  #record(person: Person, session: CallOrigin, c: { at: number; tool: string; args: unknown; repository: string | undefined; outcome: ToolCallOutcome; reason: string | undefined; durationMs: number; res: RpcMessage | undefined }): void {
     const info = session.clientInfo as { name?: unknown } | undefined;
     const r: ToolCallRecord = {
       at: c.at,
@@ -172,7 +175,7 @@ export class ToolGate {
       login: person.login,
       clientId: session.oauthClientId ?? null,
       clientName: typeof info?.name === 'string' ? info.name.slice(0, 200) : null,
-      sessionId: session.id,
+      sessionId: session instanceof Session ? session.id : null,
       tool: c.tool,
       repository: c.repository ?? null,
       argsSha256: digestArguments(c.args),
