@@ -224,6 +224,7 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
       throw new ForgeGrantEndedError('forge access token expired and cannot be refreshed; sign in again');
     }
     let next: ForgeTokenSet;
+    log.debug({ personId, login: row.login }, 'forge refresh started'); // replicas: at most one at a time per person (refreshUnderLease)
     try {
       next = await withRetries(() => forge.refresh(pair.refreshToken!));
     } catch (err) {
