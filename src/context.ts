@@ -21,6 +21,7 @@ import type { ForgeClient, ForgeTokens } from './upstream/types.js';
 import { createAuthorizationServer, type AuthorizationServer } from './oauth/authorization-server.js';
 import { ChildPool } from './child/child-pool.js';
 import { createRelay, type Relay } from './mcp/relay.js';
+import { createChildSandbox } from './child/sandbox.js';
 import { PolicyService } from './policy/policy-service.js';
 
 export interface AppContext {
@@ -81,9 +82,10 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     config, store, forge, forgeTokens, log, audit, metrics, clock,
     ...(opts.cimdFetch ? { cimdFetch: opts.cimdFetch } : {}),
   });
-  const pool = new ChildPool({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, '') });
+  const sandbox = createChildSandbox(config, log);
+  const pool = new ChildPool({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, ''), sandbox });
   const relay = createRelay({ config, log, audit, metrics, pool });
-  const health = createHealth({ store, forge, clock });
+  const health = createHealth({ store, forge, clock, childSandbox: sandbox });
   as.start();
   return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy };
 }

@@ -74,6 +74,8 @@ export async function startBroker(opts: StartBrokerOptions): Promise<TestBroker>
     FJMCP_FORGE_CLIENT_SECRET: app.clientSecret,
     FJMCP_ENCRYPTION_KEYS: randomBytes(32).toString('base64'),
     FJMCP_LOG_LEVEL: 'debug',
+    // Every end-to-end test runs its children in the sandbox; no silent fallback.
+    FJMCP_CHILD_SANDBOX: 'required',
     PATH: process.env.PATH,
     ...(opts.testbed.children.npmGiteaMcp ? giteaMcpChildEnv(opts.testbed) : {}),
     ...opts.env,
