@@ -1,6 +1,6 @@
 /**
  * @module store/tool-calls
- * The only SQL for `tool_calls` (migration 003): the tool-call audit. Append, query by time,
+ * The only SQL for `tool_calls` (migration 004): the tool-call audit. Append, query by time,
  * person, tool and outcome (for `fjmcp-broker admin audit`), and delete what is past retention.
  * Times in ms since the epoch.
  */

@@ -1,5 +1,5 @@
 /**
- * @module store/migrations/003-tool-calls
+ * @module store/migrations/004-tool-calls
  * The tool-call audit: one row per `tools/call` a client sent through the broker and per refusal
  * (policy, rate limit). Never the argument values: a SHA-256 digest of the canonical arguments.
  * Rows older than `FJMCP_AUDIT_RETENTION_DAYS` are deleted (docs/storage-schema.md).
@@ -7,7 +7,7 @@
 import type { Migration } from './index.js';
 
 export const migration: Migration = {
-  id: '003-tool-calls',
+  id: '004-tool-calls',
   sql: `
 CREATE TABLE tool_calls (
   id           INTEGER PRIMARY KEY,

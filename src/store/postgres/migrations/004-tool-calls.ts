@@ -1,11 +1,11 @@
 /**
- * @module store/postgres/migrations/003-tool-calls
- * PostgreSQL twin of src/store/migrations/003-tool-calls.ts.
+ * @module store/postgres/migrations/004-tool-calls
+ * PostgreSQL twin of src/store/migrations/004-tool-calls.ts.
  */
 import type { Migration } from '../../migrations/index.js';
 
 export const migration: Migration = {
-  id: '003-tool-calls',
+  id: '004-tool-calls',
   sql: `
 CREATE TABLE tool_calls (
   id           BIGSERIAL PRIMARY KEY,
