@@ -67,6 +67,8 @@ const ETC_PATHS = [
   '/etc/resolv.conf', '/etc/hosts', '/etc/host.conf', '/etc/nsswitch.conf', '/etc/gai.conf',
   '/etc/services', '/etc/protocols', '/etc/localtime',
 ];
+/** Said in the status (and logged) when the broker runs as root. */
+export const ROOT_NPROC_CAVEAT = 'the processes limit is NOT enforced: the broker runs as root, and Linux exempts uid 0 from RLIMIT_NPROC; run the broker as an unprivileged user';
 /** How long a failed probe is trusted before the next spawn probes again, ms. */
 const REPROBE_AFTER_MS = 30_000;
 /** Longest a probe may take, ms. */
@@ -180,7 +182,8 @@ export class ChildSandbox {
   #report(next: SandboxStatus): void {
     const prev = this.#status;
     if (prev.active === next.active && prev.detail === next.detail) return;
-    if (next.active) this.#log.info({ childSandbox: next.detail }, 'MCP children run sandboxed');
+    if (next.active && next.detail.includes(ROOT_NPROC_CAVEAT)) this.#log.warn({ childSandbox: next.detail }, 'MCP children run sandboxed, but without a processes limit: the broker runs as root');
+    else if (next.active) this.#log.info({ childSandbox: next.detail }, 'MCP children run sandboxed');
     else if (next.mode === 'auto') this.#log.error({ childSandbox: next.detail }, 'MCP CHILDREN RUN UNSANDBOXED: the child sandbox cannot be set up and FJMCP_CHILD_SANDBOX=auto falls back; every child can read the others\' tokens. Fix it or set FJMCP_CHILD_SANDBOX=required');
     else this.#log.error({ childSandbox: next.detail }, 'no MCP child can start: the child sandbox cannot be set up and FJMCP_CHILD_SANDBOX=required');
   }
@@ -202,7 +205,12 @@ export class ChildSandbox {
     try {
       const plan = this.#sandboxed(truePath, [], home, { HOME: home, PATH: '/usr/bin:/bin' });
       const { code, stderr } = await run(plan);
-      if (code === 0) return { mode: this.mode, active: true, ok: true, detail: `bubblewrap (${this.#bwrap}); limits: memory ${this.#settings.memoryBytes} bytes, ${this.#settings.maxProcesses} processes, ${this.#settings.maxOpenFiles} open files, /tmp ${this.#settings.tmpBytes} bytes` };
+      if (code === 0) {
+        // Linux does not apply RLIMIT_NPROC to processes of host uid 0 (kernel/fork.c copy_process:
+        // `user != INIT_USER`), and a user namespace keeps the host uid: as root, no processes limit.
+        const rootCaveat = process.getuid?.() === 0 ? `; ${ROOT_NPROC_CAVEAT}` : '';
+        return { mode: this.mode, active: true, ok: true, detail: `bubblewrap (${this.#bwrap}); limits: memory ${this.#settings.memoryBytes} bytes, ${this.#settings.maxProcesses} processes, ${this.#settings.maxOpenFiles} open files, /tmp ${this.#settings.tmpBytes} bytes${rootCaveat}` };
+      }
       return fail(`bwrap failed (exit ${code ?? 'none'}): ${stderr.trim().slice(0, 300) || 'no message'}`);
     } catch (err) {
       return fail(`bwrap could not run: ${(err as Error).message}`);
