@@ -23,6 +23,8 @@ import { ChildPool } from './child/child-pool.js';
 import { createRelay, type Relay } from './mcp/relay.js';
 import { createChildSandbox } from './child/sandbox.js';
 import { PolicyService } from './policy/policy-service.js';
+import { createToolAudit, type ToolAudit } from './ops/tool-audit.js';
+import { ToolGate } from './mcp/tool-gate.js';
 
 export interface AppContext {
   config: Config;
@@ -38,6 +40,10 @@ export interface AppContext {
   health: Health;
   /** The tool policy in force (reloaded on SIGHUP by main.ts). */
   policy: PolicyService;
+  /** The tool-call audit (log, `tool_calls` table, metrics). */
+  toolAudit: ToolAudit;
+  /** Tool policy, per-person rate limit and audit around MCP calls. */
+  tools: ToolGate;
 }
 
 /** Optional replacements, for tests; each defaults to the production part. */
@@ -84,10 +90,12 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   });
   const sandbox = createChildSandbox(config, log);
   const pool = new ChildPool({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, ''), sandbox });
-  const relay = createRelay({ config, log, audit, metrics, pool });
+  const toolAudit = createToolAudit({ log, metrics, store: store.toolCalls, retentionDays: config.audit.retentionDays, clock });
+  const tools = new ToolGate({ policy, audit: toolAudit, clock, rate: { perMin: config.rateLimits.mcpPerMin, burst: config.rateLimits.mcpBurst }, maxBodyBytes: config.mcp.maxBodyBytes });
+  const relay = createRelay({ config, log, audit, metrics, pool, tools });
   const health = createHealth({ store, forge, clock, childSandbox: sandbox });
   as.start();
-  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy };
+  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy, toolAudit, tools };
 }
 
 /**
@@ -97,5 +105,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
 export async function closeContext(ctx: AppContext, graceMs: number): Promise<void> {
   await ctx.relay.shutdown(graceMs);
   ctx.as.stop();
+  ctx.toolAudit.stop();
+  await ctx.toolAudit.flush();
   await ctx.store.close();
 }

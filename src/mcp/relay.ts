@@ -18,6 +18,7 @@ import { Person, type PersonEnv } from './person.js';
 import { ACCEPTED_HEADER_VERSIONS, RPC, httpRpcError } from './protocol.js';
 import { Session, type SessionHooks } from './session.js';
 import { createSessionIdMinter } from './session-id.js';
+import type { ToolGate } from './tool-gate.js';
 
 export interface RelayDeps {
   config: Config;
@@ -27,6 +28,8 @@ export interface RelayDeps {
   /** The children; by default a pool built from these deps (`forgeUrl` defaults to `config.forge.url`). */
   pool?: ChildPool;
   forgeUrl?: string;
+  /** Tool policy and tool-call audit (src/mcp/tool-gate.ts). */
+  tools?: ToolGate;
 }
 
 export interface Relay {
@@ -45,6 +48,14 @@ export interface Relay {
 /** The error a call still running at the end of the shutdown grace gets (code -32002). */
 export const SHUTDOWN_MESSAGE = 'the broker is restarting; retry the request';
 
+/** How many ids of client-terminated sessions are remembered. */
+const TERMINATED_MAX = 10_000;
+
+function remember(set: Set<string>, id: string): void {
+  set.add(id);
+  if (set.size > TERMINATED_MAX) set.delete(set.values().next().value!);
+}
+
 /** How often idle sessions and children are looked for, at most, in ms. */
 const SWEEP_MAX_MS = 30_000;
 
@@ -61,13 +72,24 @@ export function createRelay(deps: RelayDeps): Relay {
   const sessions = new Map<string, Session>();
   const ids = createSessionIdMinter(config.encryptionKeys[0]);
   let closing = false;
+  /**
+   * Ids of sessions the client ended with DELETE: 404 afterwards (MCP 2025-11-25
+   * basic/transports §session-management), never re-attached. Bounded, oldest forgotten first;
+   * a restart forgets them, and such an id then re-attaches like any other of its person.
+   */
+  const terminated = new Set<string>();
 
   const gSessions = metrics.gauge('fjmcp_relay_sessions', 'MCP sessions known to this process');
   const gStreams = metrics.gauge('fjmcp_relay_open_streams', 'SSE streams (POST replies and GET streams) open to clients');
-  const personEnv: PersonEnv = { log, pool };
+  const personEnv: PersonEnv = { log, pool, ...(deps.tools ? { tools: deps.tools } : {}) };
+  // A new policy may show or hide tools: every session is told to list them again (MCP server/tools §list-changed).
+  deps.tools?.onPolicyChange(() => {
+    for (const s of sessions.values()) s.deliver({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
+  });
 
   const hooks = (person: Person): SessionHooks => ({
     onClosed: (s) => {
+      if (s.terminatedByClient) remember(terminated, s.id);
       sessions.delete(s.id);
       person.sessions.delete(s);
       gSessions.set(sessions.size);
@@ -116,7 +138,7 @@ export function createRelay(deps: RelayDeps): Relay {
       return notFound();
     }
     if (known) return known;
-    if (!ids.belongsTo(id, person.personId)) return notFound();
+    if (terminated.has(id) || !ids.belongsTo(id, person.personId)) return notFound();
     const header = req.headers.get('mcp-protocol-version');
     if (header && !ACCEPTED_HEADER_VERSIONS.includes(header)) return httpRpcError(400, -32000, `Bad Request: Unsupported protocol version: ${header}`);
     const s = newSession(person, id);
@@ -154,13 +176,14 @@ export function createRelay(deps: RelayDeps): Relay {
       const inbound = classify(req, parsed);
       if (inbound.kind === 'reject') return inbound.response;
       if (inbound.kind === 'notification') return new Response(null, { status: 202 });
-      if (inbound.kind === 'modern') return serveModern(req, person, inbound);
+      if (inbound.kind === 'modern') return serveModern(req, person, inbound, principal.clientId);
       const msgs = Array.isArray(parsed) ? parsed : [parsed];
       // A stale session id on initialize (Claude Code keeps old ids) starts a new session.
       const init = msgs.find((m) => m && typeof m === 'object' && (m as { method?: unknown }).method === 'initialize') as { params?: { capabilities?: unknown } } | undefined;
       if (init) {
         const caps = init.params?.capabilities;
         const s = newSession(person, ids.mint(person.personId, caps && typeof caps === 'object' ? caps as Record<string, unknown> : {}));
+        if (!(s instanceof Response)) s.oauthClientId = principal.clientId;
         return s instanceof Response ? s : s.handle(req, parsed);
       }
     } else if (req.method !== 'GET' && req.method !== 'DELETE') {
@@ -168,6 +191,7 @@ export function createRelay(deps: RelayDeps): Relay {
     }
     if (!sid) return httpRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
     const s = await sessionFor(req, person, sid);
+    if (!(s instanceof Response)) s.oauthClientId = principal.clientId;
     return s instanceof Response ? s : s.handle(req, parsed);
   }
 
@@ -177,7 +201,7 @@ export function createRelay(deps: RelayDeps): Relay {
    * opens a listen stream, removed methods get 404 -32601; everything else takes the person's
    * one path to the child.
    */
-  async function serveModern(req: Request, person: Person, r: ModernRequest): Promise<Response> {
+  async function serveModern(req: Request, person: Person, r: ModernRequest, clientId: string): Promise<Response> {
     const { msg } = r;
     const streams = {
       opened: () => {
@@ -216,6 +240,7 @@ export function createRelay(deps: RelayDeps): Relay {
       streamOpened: streams.opened,
       streamClosed: streams.closed,
     });
+    call.oauthClientId = clientId;
     person.receive(call, msg);
     return call.response;
   }

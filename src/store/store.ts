@@ -18,6 +18,8 @@ import type { ForgeTokenStore } from './forge-tokens-store.js';
 import { createForgeTokenStore } from './forge-tokens-store.js';
 import type { GrantStore } from './grants.js';
 import { createGrantStore } from './grants.js';
+import type { ToolCallStore } from './tool-calls.js';
+import { createToolCallStore } from './tool-calls.js';
 import type { TokenStore } from './tokens.js';
 import { createTokenStore } from './tokens.js';
 import type { TransactionStore } from './transactions.js';
@@ -31,6 +33,8 @@ export interface Store {
   readonly grants: GrantStore;
   readonly tokens: TokenStore;
   readonly forgeTokens: ForgeTokenStore;
+  /** The tool-call audit (`fjmcp-broker admin audit` reads it through `toolCalls.query`). */
+  readonly toolCalls: ToolCallStore;
   /** Runs a trivial query. @throws when the engine does not answer (used by `/healthz`). */
   ping(): Promise<void>;
   /** Closes the engine's connections; the store is unusable afterwards. */
@@ -46,6 +50,7 @@ export function sqliteStore(db: Db): Store {
     grants: createGrantStore(db),
     tokens: createTokenStore(db),
     forgeTokens: createForgeTokenStore(db),
+    toolCalls: createToolCallStore(db),
     ping: async () => pingDb(db),
     close: async () => void db.close(),
   };

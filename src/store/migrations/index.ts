@@ -5,6 +5,8 @@
  */
 import { migration as oauth001 } from './001-oauth.js';
 import { migration as forgeTokens002 } from './002-forge-tokens.js';
+import { migration as forgeRefreshLease003 } from './003-forge-refresh-lease.js';
+import { migration as toolCalls004 } from './004-tool-calls.js';
 
 export interface Migration {
   /** Sortable unique id, e.g. `001-oauth`. */
@@ -15,4 +17,6 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   oauth001,
   forgeTokens002,
+  forgeRefreshLease003,
+  toolCalls004,
 ];
