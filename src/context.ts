@@ -20,6 +20,8 @@ import type { ForgeClient, ForgeTokens } from './upstream/types.js';
 import { createAuthorizationServer, type AuthorizationServer } from './oauth/authorization-server.js';
 import { ChildPool } from './child/child-pool.js';
 import { createRelay, type Relay } from './mcp/relay.js';
+import { Sealer } from './lib/crypto.js';
+import { loadSessionIdKey, startControlLoop, type ControlLoop } from './ops/control.js';
 
 export interface AppContext {
   config: Config;
@@ -33,6 +35,8 @@ export interface AppContext {
   as: AuthorizationServer;
   relay: Relay;
   health: Health;
+  /** Applies revocations and blocks (from any process) to open sessions; see ops/control.ts. */
+  control: ControlLoop;
 }
 
 /** Optional replacements, for tests; each defaults to the production part. */
@@ -76,10 +80,12 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     ...(opts.cimdFetch ? { cimdFetch: opts.cimdFetch } : {}),
   });
   const pool = new ChildPool({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, '') });
-  const relay = createRelay({ config, log, audit, metrics, pool });
+  const sessionIdKey = await loadSessionIdKey(store, new Sealer(config.encryptionKeys), config.encryptionKeys[0]!, clock, log);
+  const relay = createRelay({ config, log, audit, metrics, pool, sessionIdKey });
   const health = createHealth({ store, forge, clock });
   as.start();
-  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health };
+  const control = await startControlLoop({ store, relay, log, clock });
+  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, control };
 }
 
 /**
@@ -87,6 +93,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
  * process group is stopped), the authorization server's timers stop, the store closes.
  */
 export async function closeContext(ctx: AppContext, graceMs: number): Promise<void> {
+  ctx.control.stop();
   await ctx.relay.shutdown(graceMs);
   ctx.as.stop();
   await ctx.store.close();

@@ -8,12 +8,14 @@
 import { ConfigError, loadConfig, settingsHelp } from './config.js';
 import { startServer } from './server.js';
 import { runInit } from './cli/init.js';
+import { runAdmin } from './cli/admin.js';
 import { PACKAGE } from './version.js';
 
 const USAGE = `${PACKAGE.name} ${PACKAGE.version}
 Usage:
   fjmcp-broker serve        run the broker (settings from the environment, below)
   fjmcp-broker init --help  register the broker on a forge and write an env file
+  fjmcp-broker admin --help see and cut connections on the store of a running broker
   fjmcp-broker --version
   fjmcp-broker --help
 
@@ -31,6 +33,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'init') return runInit(rest, process.env, { stdout: process.stdout, stderr: process.stderr });
+  if (cmd === 'admin') return runAdmin(rest, process.env, { stdout: process.stdout, stderr: process.stderr });
   if (cmd !== 'serve') {
     process.stderr.write(`unknown command ${JSON.stringify(cmd)}; see fjmcp-broker --help\n`);
     return 2;

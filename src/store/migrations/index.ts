@@ -5,6 +5,8 @@
  */
 import { migration as oauth001 } from './001-oauth.js';
 import { migration as forgeTokens002 } from './002-forge-tokens.js';
+import { migration as control003 } from './003-control.js';
+import { migration as account004 } from './004-account.js';
 
 export interface Migration {
   /** Sortable unique id, e.g. `001-oauth`. */
@@ -15,4 +17,6 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   oauth001,
   forgeTokens002,
+  control003,
+  account004,
 ];
