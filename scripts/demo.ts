@@ -72,7 +72,7 @@ const config = loadConfig({
   FJMCP_FORGE_CLIENT_ID: tb.TESTBED_OAUTH_CLIENT_ID,
   FJMCP_FORGE_CLIENT_SECRET: tb.TESTBED_OAUTH_CLIENT_SECRET,
   FJMCP_ENCRYPTION_KEYS: randomBytes(32).toString('base64'),
-  FJMCP_CHILD_PRESET: 'gitea-mcp',
+  FJMCP_CHILD_PRESET: tb.TESTBED_GITEA_MCP_BIN ? 'gitea-mcp' : 'gitea-mcp-npm',
   FJMCP_CHILD_COMMAND: childBin,
   FJMCP_LOG_LEVEL: 'info',
 });

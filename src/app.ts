@@ -13,7 +13,7 @@ import { opsRoutes } from './http/ops-routes.js';
 export function createApp(ctx: AppContext): Hono {
   const { config, log } = ctx;
   const app = new Hono();
-  app.route('/', opsRoutes({ config, health: ctx.health, metrics: ctx.metrics }));
+  app.route('/', opsRoutes({ config, health: ctx.health, metrics: ctx.metrics, policy: ctx.policy }));
   app.route('/', oauthRoutes(ctx.as, config));
   app.route('/', mcpRoute({ relay: ctx.relay, authenticate: (req) => ctx.as.authenticate(req), config }));
   app.notFound((c) => c.json({ error: 'not_found', error_description: `no route for ${c.req.method} ${c.req.path}` }, 404));

@@ -32,6 +32,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'FJMCP_LISTEN_HOST', default: '127.0.0.1', help: 'Address the HTTP server binds to.' },
   { name: 'FJMCP_LISTEN_PORT', default: '8787', help: 'TCP port the HTTP server binds to (0 = any free port).' },
   { name: 'FJMCP_DATA_DIR', default: './data', help: 'Directory for the SQLite database (broker.sqlite with its -wal and -shm files).' },
+  { name: 'FJMCP_DATABASE_URL', default: '', secret: true, help: 'PostgreSQL connection URL (postgres://user:password@host:5432/db); set it to run several replicas on one database. Empty = SQLite in FJMCP_DATA_DIR (or FJMCP_DATABASE_URL_FILE).' },
   { name: 'FJMCP_FORGE_URL', required: true, help: 'Base URL of the Forgejo or Gitea instance, e.g. https://forge.example.org.' },
   { name: 'FJMCP_FORGE_CLIENT_ID', required: true, help: 'Client ID of the broker\'s confidential OAuth2 application on the forge.' },
   { name: 'FJMCP_FORGE_CLIENT_SECRET', required: true, secret: true, help: 'Client secret of that application (or FJMCP_FORGE_CLIENT_SECRET_FILE).' },
@@ -58,6 +59,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'FJMCP_TRUST_PROXY', default: 'false', help: 'true when a reverse proxy on loopback sets X-Forwarded-For (used for per-IP rate limits).' },
   { name: 'FJMCP_REGISTRATION_RATE_PER_MIN', default: '120', help: 'Dynamic client registrations accepted per client IP per minute.' },
   { name: 'FJMCP_MAX_CLIENTS', default: '10000', help: 'Most dynamically registered clients kept; unused ones are reaped first.' },
+  { name: 'FJMCP_POLICY_FILE', default: '', help: 'YAML or JSON tool policy (docs/policy.md): read-only people, tool allow/deny globs, repository globs. Reloaded on SIGHUP; empty = every tool allowed to everyone.' },
   { name: 'FJMCP_LOG_LEVEL', default: 'info', help: 'Log level: fatal, error, warn, info, debug or trace (JSON lines on stdout).' },
   { name: 'FJMCP_INSECURE_FORGE_HTTP', default: 'false', help: 'true to allow a plain-http forge URL outside loopback (never in production).' },
 ];
@@ -73,6 +75,8 @@ export interface Config {
   mcpUrl: string;
   listen: { host: string; port: number };
   dataDir: string;
+  /** PostgreSQL URL (`postgres://…`), or undefined for SQLite in {@link Config.dataDir}. */
+  databaseUrl: string | undefined;
   forge: { url: URL; clientId: string; clientSecret: string; scopes: string[]; allowInsecureHttp: boolean };
   encryptionKeys: Buffer[];
   allow: { users: string[]; orgs: string[] };
@@ -92,6 +96,7 @@ export interface Config {
   mcp: { maxSessionsPerPerson: number; maxBodyBytes: number; allowedOrigins: string[] };
   registration: { ratePerMin: number; maxClients: number };
   trustProxy: boolean;
+  policy: { file: string | undefined };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }
 
@@ -202,6 +207,10 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).safeParse(raw.FJMCP_LOG_LEVEL);
   if (!logLevel.success) problems.push('FJMCP_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace');
   const port = num('FJMCP_LISTEN_PORT', z.coerce.number().int().min(0).max(65535));
+  const databaseUrl = raw.FJMCP_DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('FJMCP_DATABASE_URL must be a postgres:// or postgresql:// URL (empty = SQLite in FJMCP_DATA_DIR)'); // the value may hold a password: not echoed
+  }
 
   const config = {
     publicUrl: publicUrl ?? new URL('http://invalid'),
@@ -209,6 +218,7 @@ export function loadConfig(env: Env = process.env): Config {
     mcpUrl: publicUrl ? `${publicUrl.href.replace(/\/+$/, '')}/mcp` : '',
     listen: { host: raw.FJMCP_LISTEN_HOST ?? '127.0.0.1', port },
     dataDir: raw.FJMCP_DATA_DIR ?? './data',
+    databaseUrl,
     forge: {
       url: forgeUrl ?? new URL('http://invalid'),
       clientId: raw.FJMCP_FORGE_CLIENT_ID ?? '',
@@ -242,6 +252,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     registration: { ratePerMin: num('FJMCP_REGISTRATION_RATE_PER_MIN'), maxClients: num('FJMCP_MAX_CLIENTS') },
     trustProxy: raw.FJMCP_TRUST_PROXY === 'true',
+    policy: { file: raw.FJMCP_POLICY_FILE || undefined },
     logLevel: logLevel.success ? logLevel.data : 'info',
   } satisfies Config;
 

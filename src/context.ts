@@ -13,6 +13,7 @@ import { createAudit, type Audit } from './ops/audit.js';
 import { createHealth, type Health } from './ops/health.js';
 import { DB_FILE } from './store/db.js';
 import { openSqliteStore, type Store } from './store/store.js';
+import { openPostgresStore } from './store/postgres/index.js';
 import { createForgeClient } from './upstream/forge-client.js';
 import type { FetchLike } from './upstream/forge-http.js';
 import { createForgeTokens } from './upstream/forge-tokens.js';
@@ -20,6 +21,7 @@ import type { ForgeClient, ForgeTokens } from './upstream/types.js';
 import { createAuthorizationServer, type AuthorizationServer } from './oauth/authorization-server.js';
 import { ChildPool } from './child/child-pool.js';
 import { createRelay, type Relay } from './mcp/relay.js';
+import { PolicyService } from './policy/policy-service.js';
 import { Sealer } from './lib/crypto.js';
 import { loadSessionIdKey, startControlLoop, type ControlLoop } from './ops/control.js';
 
@@ -35,6 +37,8 @@ export interface AppContext {
   as: AuthorizationServer;
   relay: Relay;
   health: Health;
+  /** The tool policy in force (reloaded on SIGHUP by main.ts). */
+  policy: PolicyService;
   /** Applies revocations and blocks (from any process) to open sessions; see ops/control.ts. */
   control: ControlLoop;
 }
@@ -59,9 +63,9 @@ export interface ContextOptions {
   forgeRetryDelaysMs?: readonly number[];
 }
 
-/** Opens the store named by the configuration: SQLite in the data directory. */
-export function openConfiguredStore(config: Config): Promise<Store> {
-  return openSqliteStore(join(config.dataDir, DB_FILE));
+/** Opens the store named by the configuration: PostgreSQL at `FJMCP_DATABASE_URL`, else SQLite in the data directory. */
+export function openConfiguredStore(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Store> {
+  return config.databaseUrl ? openPostgresStore(config.databaseUrl) : openSqliteStore(join(config.dataDir, DB_FILE));
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {
@@ -69,8 +73,10 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const metrics = createMetrics(opts.defaultMetrics ?? true);
   const audit = createAudit(log);
   const clock = opts.clock ?? systemClock;
-  const store = opts.store ?? (await openConfiguredStore(config));
   const forge = opts.forge ?? createForgeClient({ config, log, clock, ...(opts.forgeFetch ? { fetch: opts.forgeFetch } : {}) });
+  // Before the store opens, so a bad policy file stops the start with nothing to undo (PolicyFileError).
+  const policy = new PolicyService({ file: config.policy.file, preset: config.child.preset, log: log.child({ component: 'policy' }), memberships: (t) => forge.memberships(t) });
+  const store = opts.store ?? (await openConfiguredStore(config));
   const forgeTokens = createForgeTokens({
     config, store: store.forgeTokens, forge, log, audit, metrics, clock,
     ...(opts.forgeRetryDelaysMs ? { retryDelaysMs: opts.forgeRetryDelaysMs } : {}),
@@ -85,7 +91,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const health = createHealth({ store, forge, clock });
   as.start();
   const control = await startControlLoop({ store, relay, log, clock });
-  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, control };
+  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy, control };
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import { ConfigError, loadConfig, settingsHelp } from './config.js';
 import { startServer } from './server.js';
+import { PolicyFileError } from './policy/policy-file.js';
 import { runInit } from './cli/init.js';
 import { runAdmin } from './cli/admin.js';
 import { PACKAGE } from './version.js';
@@ -48,7 +49,18 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const broker = await startServer(config);
+  let broker;
+  try {
+    broker = await startServer(config);
+  } catch (err) {
+    if (err instanceof PolicyFileError) {
+      process.stderr.write(`fjmcp-broker: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  // SIGHUP reloads the tool policy; a bad file keeps the previous one (logged, and in /healthz detail).
+  process.on('SIGHUP', () => broker.ctx.policy.reload());
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       broker.ctx.log.info({ signal }, 'signal received');

@@ -25,6 +25,12 @@ export const CHILD_PRESETS = {
    */
   'gitea-mcp': { command: 'gitea-mcp', args: ['-t', 'stdio'], tokenEnv: 'GITEA_ACCESS_TOKEN', urlEnv: 'GITEA_HOST', env: {} },
   /**
+   * npm `gitea-mcp` (seepine, github.com/seepine/gitea-mcp): a Node stdio server with its own tool
+   * names (`issue__create`, …); reads `GITEA_HOST` and `GITEA_ACCESS_TOKEN`. Its own preset so the
+   * tool policy can use the catalog reviewed for it (src/policy/catalogs.ts).
+   */
+  'gitea-mcp-npm': { command: 'gitea-mcp', args: [], tokenEnv: 'GITEA_ACCESS_TOKEN', urlEnv: 'GITEA_HOST', env: {} },
+  /**
    * goern/forgejo-mcp v2: `--transport stdio`; `FORGEJO_URL`, `FORGEJO_ACCESS_TOKEN`
    * (forge-facts.md §15). File-path uploads read host files, so they are forced off.
    */

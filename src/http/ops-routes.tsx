@@ -7,9 +7,11 @@ import { Hono } from 'hono';
 import type { Config } from '../config.js';
 import type { Health } from '../ops/health.js';
 import type { Metrics } from '../ops/metrics.js';
+import type { PolicyService } from '../policy/policy-service.js';
+import { NO_POLICY_STATEMENT } from '../policy/policy-service.js';
 import { PACKAGE } from '../version.js';
 
-export function opsRoutes(deps: { config: Config; health: Health; metrics: Metrics }): Hono {
+export function opsRoutes(deps: { config: Config; health: Health; metrics: Metrics; policy?: PolicyService }): Hono {
   const { config, health, metrics } = deps;
   const app = new Hono();
 
@@ -35,7 +37,9 @@ export function opsRoutes(deps: { config: Config; health: Health; metrics: Metri
   });
 
   app.get('/', (c) => {
-    const info = { name: PACKAGE.name, version: PACKAGE.version, mcp_url: config.mcpUrl, forge: config.forge.url.origin };
+    // Without a policy file the broker says so where people and operators look (issue 11).
+    const policy = deps.policy?.current.active ? 'in force' : NO_POLICY_STATEMENT;
+    const info = { name: PACKAGE.name, version: PACKAGE.version, mcp_url: config.mcpUrl, forge: config.forge.url.origin, tool_policy: policy };
     if (!(c.req.header('Accept') ?? '').includes('text/html')) return c.json(info);
     c.header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
     return c.html(
@@ -51,6 +55,11 @@ export function opsRoutes(deps: { config: Config; health: Health; metrics: Metri
           <p>Add this URL to your MCP client (Claude, Claude Code, ChatGPT, MCP Inspector):</p>
           <p><code>{config.mcpUrl}</code></p>
           <p>You will sign in with your account on <code>{config.forge.url.origin}</code>; the assistant then acts as you.</p>
+          {deps.policy?.current.active ? (
+            <p>The operator bounds what assistants may do here with a tool policy.</p>
+          ) : (
+            <p><strong>No tool policy is set:</strong> an assistant may call every tool, with your full forge access.</p>
+          )}
           <p><small>{PACKAGE.name} {PACKAGE.version}</small></p>
         </body>
       </html>,

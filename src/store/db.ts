@@ -1,7 +1,7 @@
 /**
  * @module store/db
  * Opens the broker's SQLite database (better-sqlite3): WAL, foreign keys, a busy timeout, and the
- * numbered migrations in `./migrations/`, each applied once inside a transaction and recorded in
+ * numbered migrations in `./migrations/`, the pending ones applied in one IMMEDIATE transaction and recorded in
  * `schema_migrations`. Only src/store/ holds SQL.
  */
 import Database from 'better-sqlite3';
@@ -31,14 +31,16 @@ export function openDb(path: string): Db {
 
 function migrate(db: Db): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
-  const done = new Set(db.prepare('SELECT id FROM schema_migrations').pluck().all() as string[]);
-  for (const m of MIGRATIONS) {
-    if (done.has(m.id)) continue;
-    db.transaction(() => {
+  // BEGIN IMMEDIATE takes the write lock before reading what is applied, so two processes
+  // opening one file at once migrate once (the second waits up to busy_timeout, then sees it done).
+  db.transaction(() => {
+    const done = new Set(db.prepare('SELECT id FROM schema_migrations').pluck().all() as string[]);
+    for (const m of MIGRATIONS) {
+      if (done.has(m.id)) continue;
       db.exec(m.sql);
       db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)').run(m.id, Date.now());
-    })();
-  }
+    }
+  }).immediate();
 }
 
 /** Runs a trivial query; throws when SQLite does not answer. Used by `/healthz`. */

@@ -1,7 +1,7 @@
 /**
  * @module store/store
- * The broker's store: one async interface, implemented by an engine (SQLite today through
- * better-sqlite3). Every method returns a Promise so that an engine that talks to a server can
+ * The broker's store: one async interface, two engines — SQLite through better-sqlite3 (the
+ * embedded default) and PostgreSQL through node-postgres (store/postgres/, for replicas). Every method returns a Promise so that an engine that talks to a server can
  * implement it; callers always await.
  *
  * Atomicity lives in purpose-built store methods, never in callers: each method that reads and
@@ -27,7 +27,7 @@ import { createTransactionStore } from './transactions.js';
 
 export interface Store {
   /** Which engine holds the data. */
-  readonly engine: 'sqlite';
+  readonly engine: 'sqlite' | 'postgres';
   readonly clients: ClientStore;
   readonly transactions: TransactionStore;
   readonly grants: GrantStore;

@@ -13,7 +13,7 @@ import * as oauth from 'oauth4webapi';
 import type { Config } from '../config.js';
 import type { Logger } from '../ops/log.js';
 import { bodyText, FORGE_TIMEOUT_MS, forgeUrl, unavailable, withoutTrailingSlash, type FetchLike } from './forge-http.js';
-import { health, identify, isAllowed, type ForgeUserDeps } from './forge-user.js';
+import { health, identify, isAllowed, memberships, type ForgeUserDeps } from './forge-user.js';
 import {
   ForgeClientRefusedError,
   ForgeGrantEndedError,
@@ -241,6 +241,7 @@ export function createForgeClient(deps: ForgeClientDeps): ForgeClient {
     identify: (accessToken) => identify(userDeps, accessToken),
     isAllowed: (identity, accessToken) => isAllowed(userDeps, identity, accessToken),
     health: () => health(userDeps),
+    memberships: (accessToken) => memberships(userDeps, accessToken),
     credentials: () => credentialStatus,
 
     async verifyCredentials() {

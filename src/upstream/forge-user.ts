@@ -97,3 +97,48 @@ export async function health(deps: Pick<ForgeUserDeps, 'forgeBase' | 'fetch' | '
     return { ok: false, detail: (err as Error).message };
   }
 }
+
+/** The part of Gitea's team objects (modules/structs/org_team.go) used to name org and team. */
+const ForgeTeams = z.array(
+  z.object({ name: z.string(), organization: z.object({ username: z.string().optional(), name: z.string().optional() }).nullish() }),
+);
+
+/** Teams per page asked for; Gitea caps `limit` at `[api] MAX_RESPONSE_ITEMS` (default 50). */
+const TEAMS_PAGE = 50;
+/** Most pages read (a person in more than 1,000 teams is cut off; the policy then sees fewer). */
+const TEAMS_MAX_PAGES = 20;
+
+/**
+ * The person's organisations and teams (`org/team`), from `GET /api/v1/user/teams` with their own
+ * token (Gitea 1.26 routers/api/v1/user/... `ListUserTeams`): forge organisation membership is
+ * team membership, so the teams name the organisations too. Needs `read:organization` with
+ * restricted scopes.
+ * @throws {ForgeUnavailableError} on any refusal or failure: the caller then treats the
+ *   memberships as unknown (the tool policy fails closed).
+ */
+export async function memberships(deps: Pick<ForgeUserDeps, 'forgeBase' | 'fetch' | 'timeoutMs'>, accessToken: string): Promise<{ orgs: string[]; teams: string[] }> {
+  const orgs = new Set<string>();
+  const teams = new Set<string>();
+  for (let page = 1; page <= TEAMS_MAX_PAGES; page++) {
+    const url = forgeUrl(deps.forgeBase, `api/v1/user/teams?limit=${TEAMS_PAGE}&page=${page}`);
+    const res = await forgeFetch(deps.fetch, url, { headers: bearer(accessToken) }, deps.timeoutMs);
+    if (res.status !== 200) {
+      const detail = await bodyText(res, 200);
+      throw new ForgeUnavailableError(`forge answered HTTP ${res.status} on GET /api/v1/user/teams: ${detail}`);
+    }
+    let list: z.infer<typeof ForgeTeams>;
+    try {
+      list = ForgeTeams.parse(await res.json());
+    } catch (err) {
+      throw new ForgeUnavailableError('forge sent a malformed GET /api/v1/user/teams body', { cause: err });
+    }
+    for (const t of list) {
+      const org = t.organization?.username || t.organization?.name;
+      if (!org) continue;
+      orgs.add(org);
+      teams.add(`${org}/${t.name}`);
+    }
+    if (list.length < TEAMS_PAGE) break;
+  }
+  return { orgs: [...orgs], teams: [...teams] };
+}

@@ -86,6 +86,11 @@ export interface ForgeClient {
    *   fails closed; a refresh keeps the person signed in and checks again later).
    */
   isAllowed(identity: ForgeIdentity, accessToken: string): Promise<boolean>;
+  /**
+   * The person's forge organisations and teams (`org/team`) for the tool policy.
+   * @throws {ForgeUnavailableError} when the forge cannot or will not tell.
+   */
+  memberships(accessToken: string): Promise<{ orgs: string[]; teams: string[] }>;
   /** Cheap liveness probe of the forge (`GET /api/healthz`), for `/healthz`. */
   health(): Promise<{ ok: boolean; detail?: string }>;
   /** The last verdict of the forge on the broker's client credentials (for `/healthz`). */

@@ -58,7 +58,7 @@ export function lineSink(lines: string[]): Writable {
 export function giteaMcpChildEnv(tb: Testbed): Env {
   if (!tb.children.npmGiteaMcp) throw new Error('the test bed recorded no gitea-mcp child; run scripts/testbed build');
   // The npm package's bin is a JS file; run it with this Node so PATH lookups do not matter.
-  return { FJMCP_CHILD_PRESET: 'gitea-mcp', FJMCP_CHILD_COMMAND: process.execPath, FJMCP_CHILD_ARGS: JSON.stringify([tb.children.npmGiteaMcp]) };
+  return { FJMCP_CHILD_PRESET: 'gitea-mcp-npm', FJMCP_CHILD_COMMAND: process.execPath, FJMCP_CHILD_ARGS: JSON.stringify([tb.children.npmGiteaMcp]) };
 }
 
 export async function startBroker(opts: StartBrokerOptions): Promise<TestBroker> {

@@ -1,7 +1,8 @@
 /**
  * @module test/support/global-setup — vitest globalSetup: builds the test bed once
  * (`scripts/testbed build`, cached: ~1 s warm, minutes cold), starts ONE shared Gitea
- * provided as `inject('testbed')`, and at teardown stops it and fails the run loudly if any
+ * provided as `inject('testbed')`, starts ONE throw-away PostgreSQL cluster provided as
+ * `inject('postgres')` (test/support/postgres.ts), and at teardown stops both and fails the run loudly if any
  * gitea / gitea-mcp / forgejo-mcp / npm gitea-mcp process started by this run is still alive.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { execa } from 'execa';
 import type { TestProject } from 'vitest/node';
 import { findForgeProcesses } from './processes.js';
 import { REGISTRY_ENV, startTestbed, stopTestbed, testbedScript, type Testbed } from './testbed.js';
+import { gcPostgres, startPostgres, stopPostgres } from './postgres.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Workers inherit process.env, so every startTestbed() in any worker registers here.
@@ -19,6 +21,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   await execa(testbedScript, ['gc'], { stdin: 'ignore', stdout: 'inherit', stderr: 'inherit' }); // litter of killed runs
   await execa(testbedScript, ['build'], { stdin: 'ignore', stdout: 'inherit', stderr: 'inherit', timeout: 30 * 60_000 });
+  await gcPostgres(); // clusters of killed runs
+  const postgres = await startPostgres();
+  project.provide('postgres', postgres);
   const shared = await startTestbed();
   const { stop, ...plain } = shared;
   project.provide('testbed', plain satisfies Testbed);
@@ -26,6 +31,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async function teardown(): Promise<void> {
     const problems: string[] = [];
     await stop().catch((e: unknown) => problems.push(`stopping the shared test bed: ${String(e)}`));
+    await stopPostgres(postgres).catch((e: unknown) => problems.push(`stopping the PostgreSQL cluster: ${String(e)}`));
 
     const instances = existsSync(join(registry, 'instances'))
       ? readFileSync(join(registry, 'instances'), 'utf8').trim().split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string])

@@ -33,6 +33,7 @@ export function standinForgeWithOutages(now: () => number, down: { exchange: boo
     identify: async () => ({ id: '42', login: 'dora', isAdmin: false }),
     isAllowed: async () => true,
     health: async () => ({ ok: true }),
+    memberships: async () => ({ orgs: [], teams: [] }),
     credentials: () => ({ ok: true }),
     verifyCredentials: async () => ({ ok: true }),
   };

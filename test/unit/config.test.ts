@@ -70,6 +70,14 @@ describe('configuration from the environment', () => {
     expect(p[0]).not.toContain('c2hvcnQ=');
   });
 
+  it('chooses SQLite without FJMCP_DATABASE_URL and PostgreSQL with a postgres:// URL; refuses any other URL without echoing it', () => {
+    expect(loadConfig(base).databaseUrl).toBeUndefined();
+    expect(loadConfig({ ...base, FJMCP_DATABASE_URL: 'postgres://u:pw@db:5432/fjmcp' }).databaseUrl).toBe('postgres://u:pw@db:5432/fjmcp');
+    const p = problems({ ...base, FJMCP_DATABASE_URL: 'mysql://u:hunter2@db/x' });
+    expect(p).toEqual([expect.stringContaining('FJMCP_DATABASE_URL must be a postgres://')]);
+    expect(p[0]).not.toContain('hunter2');
+  });
+
   it('keeps the old key for opening when a new one is put first (rotation)', () => {
     const c = loadConfig({ ...base, FJMCP_ENCRYPTION_KEYS: `${Buffer.alloc(32, 9).toString('base64')},${KEY}` });
     expect(c.encryptionKeys).toHaveLength(2);

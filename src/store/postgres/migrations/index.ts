@@ -1,0 +1,18 @@
+/**
+ * @module store/postgres/migrations
+ * The PostgreSQL twins of src/store/migrations/, with the same ids in the same order (a test
+ * checks it). Append only. Differences from SQLite: times and counters are BIGINT (ms since the
+ * epoch), text is TEXT; otherwise the same tables, keys, indexes and checks.
+ */
+import type { Migration } from '../../migrations/index.js';
+import { migration as oauth001 } from './001-oauth.js';
+import { migration as forgeTokens002 } from './002-forge-tokens.js';
+import { migration as control003 } from './003-control.js';
+import { migration as account004 } from './004-account.js';
+
+export const MIGRATIONS: readonly Migration[] = [
+  oauth001,
+  forgeTokens002,
+  control003,
+  account004,
+];
