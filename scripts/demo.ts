@@ -74,6 +74,9 @@ const config = loadConfig({
   FJMCP_ENCRYPTION_KEYS: randomBytes(32).toString('base64'),
   FJMCP_CHILD_PRESET: tb.TESTBED_GITEA_MCP_BIN ? 'gitea-mcp' : 'gitea-mcp-npm',
   FJMCP_CHILD_COMMAND: childBin,
+  // auto, not the default required: a newcomer's machine may lack bubblewrap or unprivileged user
+  // namespaces; the demo then still works, with a loud warning in the log and in /healthz.
+  FJMCP_CHILD_SANDBOX: process.env.FJMCP_CHILD_SANDBOX ?? 'auto',
   FJMCP_LOG_LEVEL: 'info',
 });
 let broker: Awaited<ReturnType<typeof startServer>>;

@@ -51,6 +51,12 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'FJMCP_CHILD_ENV', default: '', help: 'JSON object of extra, non-secret environment variables for the child.' },
   { name: 'FJMCP_CHILD_IDLE_S', default: '600', help: 'Seconds without requests or open streams after which a person\'s child is stopped.' },
   { name: 'FJMCP_CHILD_STOP_GRACE_MS', default: '3000', help: 'Milliseconds between SIGTERM and SIGKILL when stopping a child\'s process group.' },
+  { name: 'FJMCP_CHILD_SANDBOX', default: 'required', help: 'Sandbox of every MCP child (bubblewrap: own PID namespace and /proc, read-only view of only what it needs, resource limits): required (no sandbox, no child; /healthz says why), auto (falls back to unsandboxed children with a loud warning), or off.' },
+  { name: 'FJMCP_CHILD_SANDBOX_PATHS', default: '', help: 'Colon-separated extra host paths the sandboxed child may read (e.g. the directory of a script interpreter it needs). The command and absolute paths in its arguments are added on their own.' },
+  { name: 'FJMCP_CHILD_MEMORY_BYTES', default: '1073741824', help: 'Most private writable memory one sandboxed child may use (RLIMIT_DATA), in bytes (default 1 GiB).' },
+  { name: 'FJMCP_CHILD_MAX_PROCESSES', default: '256', help: 'Most processes and threads one sandboxed child may run at once (RLIMIT_NPROC in its own user namespace).' },
+  { name: 'FJMCP_CHILD_MAX_OPEN_FILES', default: '1024', help: 'Most open files and sockets per process of a sandboxed child (RLIMIT_NOFILE).' },
+  { name: 'FJMCP_CHILD_TMP_BYTES', default: '67108864', help: 'Size of the private /tmp (tmpfs) of a sandboxed child, in bytes (default 64 MiB).' },
   { name: 'FJMCP_MAX_CHILDREN', default: '200', help: 'Most MCP children running at once.' },
   { name: 'FJMCP_MAX_SESSIONS_PER_PERSON', default: '64', help: 'Most MCP sessions one person may hold open; the oldest idle one is closed first.' },
   { name: 'FJMCP_MAX_MESSAGE_BYTES', default: '33554432', help: 'Largest JSON-RPC message accepted from a child\'s stdout, in bytes (default 32 MiB).' },
@@ -92,7 +98,19 @@ export interface Config {
     stopGraceMs: number;
     maxChildren: number;
     maxMessageBytes: number;
+    /** The child sandbox (src/child/sandbox.ts); limits apply only while it is in use. */
+    sandbox: {
+      mode: 'required' | 'auto' | 'off';
+      /** Extra read-only host paths, absolute. */
+      paths: string[];
+      memoryBytes: number;
+      maxProcesses: number;
+      maxOpenFiles: number;
+      tmpBytes: number;
+    };
   };
+  /** Files the secrets were read from (`NAME_FILE`): never visible to a sandboxed child. */
+  secretFiles: string[];
   mcp: { maxSessionsPerPerson: number; maxBodyBytes: number; allowedOrigins: string[] };
   registration: { ratePerMin: number; maxClients: number };
   trustProxy: boolean;
@@ -103,7 +121,7 @@ export interface Config {
 export type Env = Record<string, string | undefined>;
 
 /** Reads `NAME`, or the trimmed contents of the file named by `NAME_FILE`; both set is an error. */
-function readValue(env: Env, s: Setting, problems: string[]): string | undefined {
+function readValue(env: Env, s: Setting, problems: string[], files: string[] = []): string | undefined {
   const direct = env[s.name];
   const file = env[`${s.name}_FILE`];
   if (direct !== undefined && direct !== '' && file) {
@@ -111,6 +129,7 @@ function readValue(env: Env, s: Setting, problems: string[]): string | undefined
     return undefined;
   }
   if (file) {
+    files.push(file);
     try {
       return readFileSync(file, 'utf8').trim();
     } catch (err) {
@@ -137,9 +156,10 @@ const list = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
   const raw: Record<string, string | undefined> = {};
+  const secretFiles: string[] = [];
   for (const s of SETTINGS) {
     const before = problems.length;
-    raw[s.name] = readValue(env, s, problems);
+    raw[s.name] = readValue(env, s, problems, s.secret ? secretFiles : []);
     if (s.required && !raw[s.name] && problems.length === before) problems.push(`${s.name} is required: ${s.help}`);
   }
   const num = (name: string, schema: z.ZodType<number> = DURATION): number => {
@@ -211,6 +231,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('FJMCP_DATABASE_URL must be a postgres:// or postgresql:// URL (empty = SQLite in FJMCP_DATA_DIR)'); // the value may hold a password: not echoed
   }
+  const sandboxMode = z.enum(['required', 'auto', 'off']).safeParse(raw.FJMCP_CHILD_SANDBOX);
+  if (!sandboxMode.success) problems.push(`FJMCP_CHILD_SANDBOX must be one of required, auto, off, got ${JSON.stringify(raw.FJMCP_CHILD_SANDBOX)}`);
+  const sandboxPaths = (raw.FJMCP_CHILD_SANDBOX_PATHS ?? '').split(':').map((x) => x.trim()).filter(Boolean);
+  for (const p of sandboxPaths) if (!p.startsWith('/')) problems.push(`FJMCP_CHILD_SANDBOX_PATHS: ${JSON.stringify(p)} is not an absolute path`);
 
   const config = {
     publicUrl: publicUrl ?? new URL('http://invalid'),
@@ -244,7 +268,16 @@ export function loadConfig(env: Env = process.env): Config {
       stopGraceMs: num('FJMCP_CHILD_STOP_GRACE_MS'),
       maxChildren: num('FJMCP_MAX_CHILDREN'),
       maxMessageBytes: num('FJMCP_MAX_MESSAGE_BYTES'),
+      sandbox: {
+        mode: sandboxMode.success ? sandboxMode.data : 'required',
+        paths: sandboxPaths,
+        memoryBytes: num('FJMCP_CHILD_MEMORY_BYTES'),
+        maxProcesses: num('FJMCP_CHILD_MAX_PROCESSES'),
+        maxOpenFiles: num('FJMCP_CHILD_MAX_OPEN_FILES'),
+        tmpBytes: num('FJMCP_CHILD_TMP_BYTES'),
+      },
     },
+    secretFiles,
     mcp: {
       maxSessionsPerPerson: num('FJMCP_MAX_SESSIONS_PER_PERSON'),
       maxBodyBytes: num('FJMCP_MAX_BODY_BYTES'),

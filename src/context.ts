@@ -21,6 +21,7 @@ import type { ForgeClient, ForgeTokens } from './upstream/types.js';
 import { createAuthorizationServer, type AuthorizationServer } from './oauth/authorization-server.js';
 import { ChildPool } from './child/child-pool.js';
 import { createRelay, type Relay } from './mcp/relay.js';
+import { createChildSandbox } from './child/sandbox.js';
 import { PolicyService } from './policy/policy-service.js';
 import { Sealer } from './lib/crypto.js';
 import { loadSessionIdKey, startControlLoop, type ControlLoop } from './ops/control.js';
@@ -85,10 +86,11 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     config, store, forge, forgeTokens, log, audit, metrics, clock,
     ...(opts.cimdFetch ? { cimdFetch: opts.cimdFetch } : {}),
   });
-  const pool = new ChildPool({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, '') });
+  const sandbox = createChildSandbox(config, log);
+  const pool = new ChildPool({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, ''), sandbox });
   const sessionIdKey = await loadSessionIdKey(store, new Sealer(config.encryptionKeys), config.encryptionKeys[0]!, clock, log);
   const relay = createRelay({ config, log, audit, metrics, pool, sessionIdKey });
-  const health = createHealth({ store, forge, clock });
+  const health = createHealth({ store, forge, clock, childSandbox: sandbox });
   as.start();
   const control = await startControlLoop({ store, relay, log, clock });
   return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy, control };

@@ -11,6 +11,7 @@ import type { Counter, Gauge } from 'prom-client';
 import type { Metrics } from '../ops/metrics.js';
 import { buildChildEnv } from './child-env.js';
 import { ChildProcess } from './child-process.js';
+import { createChildSandbox, type ChildSandbox } from './sandbox.js';
 
 /** Whom a child runs for (the person whose forge token it holds). */
 export interface ChildOwner {
@@ -28,12 +29,15 @@ export interface ChildPoolDeps {
   metrics: Metrics;
   /** The forge URL given to children; defaults to `config.forge.url`. */
   forgeUrl?: string;
+  /** The sandbox every child runs in; default: one built from `config.child.sandbox`. */
+  sandbox?: ChildSandbox;
 }
 
 export class ChildPool {
   #running = 0;
   readonly #deps: ChildPoolDeps;
   readonly #forgeUrl: string;
+  readonly #sandbox: ChildSandbox;
   readonly #gChildren: Gauge<string>;
   readonly #cStarts: Counter<string>;
   readonly #cExits: Counter<string>;
@@ -41,6 +45,7 @@ export class ChildPool {
   constructor(deps: ChildPoolDeps) {
     this.#deps = deps;
     this.#forgeUrl = deps.forgeUrl ?? deps.config.forge.url.href;
+    this.#sandbox = deps.sandbox ?? createChildSandbox(deps.config, deps.log);
     this.#gChildren = deps.metrics.gauge('fjmcp_relay_children', 'MCP child processes running');
     this.#cStarts = deps.metrics.counter('fjmcp_relay_child_starts_total', 'MCP child processes started');
     this.#cExits = deps.metrics.counter('fjmcp_relay_child_exits_total', 'MCP child processes ended, by reason', ['reason']);
@@ -72,6 +77,7 @@ export class ChildPool {
         stopGraceMs: config.child.stopGraceMs,
         log: log.child({ person: owner.personId }),
         secrets: [token],
+        sandbox: this.#sandbox,
       });
     } catch (err) {
       this.#count(-1);

@@ -4,7 +4,8 @@
  * newline-delimited JSON-RPC with stdin backpressure, read through a capped {@link LineSplitter},
  * stopped with the ladder stdin EOF + SIGTERM to the group → grace → SIGKILL to the group.
  * Killing only the direct child leaks grandchildren (supercorp-ai/supergateway PR#124, #141),
- * so every signal goes to `-pid`.
+ * so every signal goes to `-pid`. With a {@link ChildSandbox} the group leader is bwrap; the child
+ * runs inside it (src/child/sandbox.ts) and the group signals reach it there too.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { execa } from 'execa';
 import type { Logger } from '../ops/log.js';
 import { redactText } from '../ops/log.js';
 import { LineSplitter } from './line-splitter.js';
+import type { ChildSandbox, SpawnPlan } from './sandbox.js';
 import { StderrRing } from './stderr-ring.js';
 
 export interface ChildSpawnOptions {
@@ -26,6 +28,8 @@ export interface ChildSpawnOptions {
   log: Logger;
   /** Values redacted from stderr before it is logged or kept (the person's token). */
   secrets: readonly string[];
+  /** Runs the child inside this sandbox (per its mode); absent = unsandboxed. */
+  sandbox?: ChildSandbox;
 }
 
 export interface ChildExit {
@@ -67,33 +71,52 @@ export class ChildProcess {
   readonly #stderr = new StderrRing();
   readonly #proc: ReturnType<typeof execa>;
   readonly #home: string;
+  /** The child runs inside the sandbox (bwrap is the group leader, {@link pid}). */
+  readonly sandboxed: boolean;
 
-  /** @throws Error when the executable cannot be started (ENOENT, EACCES). */
+  /**
+   * @throws Error when the executable cannot be started (ENOENT, EACCES).
+   * @throws SandboxUnavailableError when the sandbox is required and cannot be set up.
+   */
   static async spawn(opts: ChildSpawnOptions): Promise<ChildProcess> {
-    const child = new ChildProcess(opts);
+    const home = mkdtempSync(join(tmpdir(), 'fjmcp-home-'));
+    const env = opts.env(home);
+    let plan: SpawnPlan;
+    try {
+      plan = opts.sandbox ? await opts.sandbox.plan(opts.command, opts.args, home, env) : { command: opts.command, args: [...opts.args], env, sandboxed: false };
+    } catch (err) {
+      rmSync(home, { recursive: true, force: true });
+      throw err;
+    }
+    const child = new ChildProcess(opts, home, plan);
     await child.#started();
     return child;
   }
 
-  private constructor(private readonly opts: ChildSpawnOptions) {
+  private constructor(private readonly opts: ChildSpawnOptions, home: string, plan: SpawnPlan) {
     installExitHook();
-    this.#home = mkdtempSync(join(tmpdir(), 'fjmcp-home-'));
-    this.#proc = execa(opts.command, [...opts.args], {
-      env: opts.env(this.#home),
+    this.#home = home;
+    this.sandboxed = plan.sandboxed;
+    this.#proc = execa(plan.command, plan.args, {
+      env: plan.env,
       extendEnv: false,
       cwd: this.#home,
       shell: false,
       detached: true, // own process group, so the whole group can be signalled
       cleanup: false, // we stop the group ourselves; execa's hook would signal only the leader
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
+      // fd 3 carries bwrap's --args (the child's environment) when sandboxed.
+      stdio: plan.fd3 ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
       buffer: false,
       reject: false,
       encoding: 'buffer',
     });
     this.pid = this.#proc.pid ?? -1;
     if (this.pid > 0) liveGroups.add(this.pid);
+    if (plan.fd3) {
+      const fd3 = this.#proc.stdio[3] as NodeJS.WritableStream;
+      fd3.on('error', () => {}); // bwrap gone before reading: the exit path reports it
+      fd3.end(plan.fd3);
+    }
     const log = opts.log;
     const splitter = new LineSplitter(
       opts.maxMessageBytes,

@@ -21,10 +21,11 @@ export function opsRoutes(deps: { config: Config; health: Health; metrics: Metri
     return c.json(
       {
         status: r.ok ? 'ok' : 'unavailable',
-        ...(r.ok ? {} : { failing: [r.store.ok ? null : 'store', r.forge.ok ? null : 'forge', r.forgeCredentials.ok ? null : 'forgeCredentials'].filter(Boolean) }),
+        ...(r.ok ? {} : { failing: [r.store.ok ? null : 'store', r.forge.ok ? null : 'forge', r.forgeCredentials.ok ? null : 'forgeCredentials', r.childSandbox && !r.childSandbox.ok ? 'childSandbox' : null].filter(Boolean) }),
         store: r.store,
         forge: r.forge,
         forgeCredentials: r.forgeCredentials,
+        ...(r.childSandbox ? { childSandbox: r.childSandbox } : {}),
         checkedAt: r.checkedAt,
       },
       r.ok ? 200 : 503,

@@ -26,6 +26,10 @@ export interface Downstream {
   readonly subscriptions: ReadonlySet<string>;
   /** Sends to the client: on the stream of `relatedRequestId`, else on the GET stream. */
   deliver(msg: RpcMessage, relatedRequestId?: Id): void;
+  /** True while a 2025 session has a GET stream open (messages unrelated to a request go there). */
+  readonly hasGetStream?: boolean;
+  /** Last client activity, ms since the epoch. */
+  readonly lastActivity?: number;
 }
 
 /** A request sent to the child and not answered yet. */
@@ -173,9 +177,9 @@ export class ChildLink {
    * `downstream` is gone: its calls are cancelled at the child, and the child's requests to it are
    * answered with an error, so neither side waits for a client that left.
    */
-  release(downstream: Downstream): void {
+  release(downstream: Downstream, reason = 'MCP session closed'): void {
     for (const clientId of [...(this.#calls.get(downstream)?.keys() ?? [])]) {
-      this.cancel(downstream, { requestId: clientId, reason: 'MCP session closed' });
+      this.cancel(downstream, { requestId: clientId, reason });
     }
     for (const [downId, asked] of [...this.#asked]) {
       if (asked.downstream !== downstream) continue;
@@ -275,7 +279,8 @@ export class ChildLink {
 
   /**
    * Routes a child→client request to the newest call in flight of a session that declared the
-   * capability, on that call's stream; anything unroutable gets an error, never silence.
+   * capability, on that call's stream; with none in flight, to a capable session's GET stream;
+   * anything unroutable gets an error, never silence.
    */
   #childRequest(msg: RpcMessage): void {
     const method = msg.method!;
@@ -285,13 +290,23 @@ export class ChildLink {
     for (const p of this.#pending.values()) {
       if (p.downstream && (cap === undefined || p.downstream.capabilities[cap] !== undefined)) target = p;
     }
-    if (!target) {
-      this.log.debug({ method }, 'child→client request without a capable session in flight; answered with an error');
-      return this.proc.send(rpcError(msg.id, RPC.METHOD_NOT_FOUND, `no connected MCP client can answer ${method} now (none in flight declared ${cap ?? 'it'})`));
+    if (target) return this.#ask(msg, target.downstream!, target.clientId);
+    // Outside any call (e.g. `roots/list` when the child starts, or after roots/list_changed): the
+    // most recently active session that declared the capability and has a GET stream to carry it.
+    let idle: Downstream | undefined;
+    for (const s of this.sessions()) {
+      if (!s.hasGetStream || (cap !== undefined && s.capabilities[cap] === undefined)) continue;
+      if (!idle || (s.lastActivity ?? 0) >= (idle.lastActivity ?? 0)) idle = s;
     }
+    if (idle) return this.#ask(msg, idle);
+    this.log.debug({ method }, 'child→client request without a capable session; answered with an error');
+    return this.proc.send(rpcError(msg.id, RPC.METHOD_NOT_FOUND, `no connected MCP client can answer ${method} now (none in flight or listening declared ${cap ?? 'it'})`));
+  }
+
+  #ask(msg: RpcMessage, downstream: Downstream, relatedRequestId?: Id): void {
     const downId = `fjmcp-s${++askedSeq}`;
-    this.#asked.set(downId, { downstream: target.downstream!, childId: msg.id as Id });
+    this.#asked.set(downId, { downstream, childId: msg.id as Id });
     this.#askedByChildId.set(JSON.stringify(msg.id), downId);
-    target.downstream!.deliver({ ...msg, id: downId }, target.clientId);
+    downstream.deliver({ ...msg, id: downId }, relatedRequestId);
   }
 }

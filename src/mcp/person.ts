@@ -9,9 +9,11 @@
 import { ChildPoolFullError, type ChildPool } from '../child/child-pool.js';
 import type { ChildExit, ChildProcess } from '../child/child-process.js';
 import type { Logger } from '../ops/log.js';
-import { ChildLink } from './child-link.js';
+import { ChildLink, type Downstream } from './child-link.js';
+import type { Listen } from './listen.js';
+import type { ModernCall } from './modern-call.js';
 import { RPC, isRequest, isResponse, negotiateVersion, rpcError, type RpcMessage } from './protocol.js';
-import type { Session } from './session.js';
+import { Session } from './session.js';
 import { PACKAGE } from '../version.js';
 
 /** Restart backoff after a crash: none for the first, then doubling from 500 ms up to 30 s. */
@@ -27,8 +29,13 @@ export interface PersonEnv {
   pool: ChildPool;
 }
 
+/** Where a client message comes from: a 2025 session, or one 2026-07-28 request. */
+export type Origin = Session | ModernCall;
+
 export class Person {
   readonly sessions = new Set<Session>();
+  /** Open `subscriptions/listen` streams (2026-07-28). */
+  readonly listens = new Set<Listen>();
   login: string;
   token = '';
   /** Expiry of {@link token}, ms since the epoch: a token that expires later is the newer one. */
@@ -58,7 +65,7 @@ export class Person {
   }
 
   /** Calls of `session` in flight on any of this person's children. */
-  inFlightOf(session: Session): number {
+  inFlightOf(session: Downstream): number {
     let n = 0;
     for (const l of this.#links()) n += l.inFlightFor(session);
     return n;
@@ -69,16 +76,18 @@ export class Person {
    * is answered from the child's cached InitializeResult with the version negotiated for this
    * session; `ping` locally; requests are called on the person's child and their response is
    * delivered on the request's stream; a client's answers and cancellations go to the child link
-   * that owns the request. Never throws: failures reach the client as JSON-RPC errors.
+   * that owns the request. A 2026-07-28 request arrives here as a {@link ModernCall} after the
+   * relay validated it and answered what the broker answers itself (discover, listen).
+   * Never throws: failures reach the client as JSON-RPC errors.
    */
-  receive(session: Session, msg: RpcMessage): void {
+  receive(session: Origin, msg: RpcMessage): void {
     session.lastActivity = this.lastActivity = Date.now();
     if (isResponse(msg)) {
       for (const link of this.#links()) if (link.answer(session, msg)) return;
       return;
     }
     if (isRequest(msg)) {
-      if (msg.method === 'initialize') return void this.#initialize(session, msg);
+      if (msg.method === 'initialize' && session instanceof Session) return void this.#initialize(session, msg);
       if (msg.method === 'ping') return session.deliver({ jsonrpc: '2.0', id: msg.id!, result: {} }, msg.id!);
       return void this.#call(session, msg);
     }
@@ -90,9 +99,45 @@ export class Person {
     if (this.link && this.link.proc.alive) this.link.proc.send(msg);
   }
 
+  /** Answers every call in flight on this person's children with JSON-RPC error -32002 `reason`. */
+  failCalls(reason: string): void {
+    for (const link of this.#links()) link.failAll(reason);
+  }
+
   /** `session` closed: its calls are cancelled and the children's requests to it answered with an error. */
-  release(session: Session): void {
-    for (const link of this.#links()) link.release(session);
+  release(session: Downstream, reason?: string): void {
+    for (const link of this.#links()) link.release(session, reason);
+  }
+
+  /**
+   * Opens a `subscriptions/listen` stream: the resources it names are subscribed at the child
+   * unless a session or another stream holds them already (ref-counted by holder).
+   */
+  listen(l: Listen): void {
+    const fresh = [...l.subscriptions].filter((u) => !this.#holds(u));
+    this.listens.add(l);
+    if (fresh.length) void this.child().then((link) => { for (const uri of fresh) void link.request('resources/subscribe', { uri }); }, () => {});
+  }
+
+  /** Closes a listen stream: resources nobody holds any more are unsubscribed at the child. */
+  unlisten(l: Listen): void {
+    if (!this.listens.delete(l)) return;
+    const link = this.link;
+    if (!link || !link.proc.alive) return;
+    for (const uri of l.subscriptions) if (!this.#holds(uri)) void link.request('resources/unsubscribe', { uri });
+  }
+
+  /** Whether a session or listen stream of this person is subscribed to `uri`. */
+  #holds(uri: string, except?: Downstream): boolean {
+    for (const s of this.sessions) if (s !== except && s.subscriptions.has(uri)) return true;
+    for (const l of this.listens) if (l !== except && l.subscriptions.has(uri)) return true;
+    return false;
+  }
+
+  /** Everything that hears the child's unsolicited notifications: sessions and listen streams. */
+  *#audience(): Iterable<Downstream> {
+    yield* this.sessions;
+    yield* this.listens;
   }
 
   async #initialize(session: Session, msg: RpcMessage): Promise<void> {
@@ -112,16 +157,14 @@ export class Person {
     }
   }
 
-  async #call(session: Session, msg: RpcMessage): Promise<void> {
+  async #call(session: Origin, msg: RpcMessage): Promise<void> {
     const id = msg.id!;
     const method = msg.method!;
     const uri = msg.params?.uri as string | undefined;
-    if (method === 'resources/unsubscribe' && uri) {
+    if (session instanceof Session && method === 'resources/unsubscribe' && uri) {
       session.subscriptions.delete(uri);
-      // Another session of this person still wants updates: the child must stay subscribed.
-      for (const s of this.sessions) {
-        if (s !== session && s.subscriptions.has(uri)) return session.deliver({ jsonrpc: '2.0', id, result: {} }, id);
-      }
+      // Another session or listen stream still wants updates: the child must stay subscribed.
+      if (this.#holds(uri, session)) return session.deliver({ jsonrpc: '2.0', id, result: {} }, id);
     }
     let link: ChildLink;
     try {
@@ -130,7 +173,7 @@ export class Person {
       return session.deliver(rpcError(id, RPC.SERVER_UNAVAILABLE, (err as Error).message), id);
     }
     if (session.closed) return;
-    if (method === 'resources/subscribe' && uri) session.subscriptions.add(uri);
+    if (session instanceof Session && method === 'resources/subscribe' && uri) session.subscriptions.add(uri);
     if (method === 'logging/setLevel') this.logLevel = msg.params?.level as string;
     const res = await link.call(session, msg);
     if (res) session.deliver(res, id);
@@ -184,7 +227,7 @@ export class Person {
         if (!(err instanceof ChildPoolFullError)) this.#noteCrash();
         throw err;
       }
-      const link = new ChildLink(proc, token, () => this.sessions, this.env.log);
+      const link = new ChildLink(proc, token, () => this.#audience(), this.env.log);
       void proc.exited.then((exit) => this.#exited(link, exit));
       try {
         await link.initialize();
@@ -208,7 +251,7 @@ export class Person {
   async #replay(link: ChildLink): Promise<void> {
     if (this.logLevel) void link.request('logging/setLevel', { level: this.logLevel });
     const uris = new Set<string>();
-    for (const s of this.sessions) for (const u of s.subscriptions) uris.add(u);
+    for (const s of this.#audience()) for (const u of s.subscriptions) uris.add(u);
     for (const uri of uris) void link.request('resources/subscribe', { uri });
   }
 

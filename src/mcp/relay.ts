@@ -11,6 +11,9 @@ import type { Principal } from '../lib/principal.js';
 import type { Audit } from '../ops/audit.js';
 import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
+import { Listen } from './listen.js';
+import { classify, discoverResult, isRemovedMethod, rpcErrorResponse, stripEnvelope, type ModernRequest } from './modern.js';
+import { ModernCall } from './modern-call.js';
 import { Person, type PersonEnv } from './person.js';
 import { ACCEPTED_HEADER_VERSIONS, RPC, httpRpcError } from './protocol.js';
 import { Session, type SessionHooks } from './session.js';
@@ -48,7 +51,11 @@ export interface LiveSession {
 export interface Relay {
   /** Serves POST/GET/DELETE of the MCP endpoint for an authenticated person. Never throws. */
   handle(req: Request, principal: Principal): Promise<Response>;
-  /** Refuses new requests, gives in-flight calls up to `graceMs` (ms), then stops every child group. */
+  /**
+   * Refuses new requests (503), gives in-flight calls up to `graceMs` (ms), answers those still
+   * running with JSON-RPC error -32002 ({@link SHUTDOWN_MESSAGE}) on their streams, then closes
+   * every session and stream and stops every child group.
+   */
   shutdown(graceMs: number): Promise<void>;
   /** Child processes running (draining ones included), sessions known, requests awaiting a child. */
   stats(): { children: number; sessions: number; inFlight: number };
@@ -63,6 +70,9 @@ export interface Relay {
    */
   cut(match: { personId?: string; grantIds?: readonly string[] }, reason: string, stopChild?: boolean): Promise<number>;
 }
+
+/** The error a call still running at the end of the shutdown grace gets (code -32002). */
+export const SHUTDOWN_MESSAGE = 'the broker is restarting; retry the request';
 
 /** How often idle sessions and children are looked for, at most, in ms. */
 const SWEEP_MAX_MS = 30_000;
@@ -144,7 +154,7 @@ export function createRelay(deps: RelayDeps): Relay {
     if (header && !ACCEPTED_HEADER_VERSIONS.includes(header)) return httpRpcError(400, -32000, `Bad Request: Unsupported protocol version: ${header}`);
     const s = newSession(person, id, p);
     if (s instanceof Response) return s;
-    await s.reattach(header ?? '2025-03-26');
+    await s.reattach(header ?? '2025-03-26', ids.capabilities(id));
     log.info({ person: person.personId, session: id }, 'unknown session id of this person re-attached');
     return s;
   }
@@ -174,10 +184,16 @@ export function createRelay(deps: RelayDeps): Relay {
       } catch {
         return httpRpcError(400, RPC.PARSE_ERROR, 'Parse error: Invalid JSON');
       }
+      const inbound = classify(req, parsed);
+      if (inbound.kind === 'reject') return inbound.response;
+      if (inbound.kind === 'notification') return new Response(null, { status: 202 });
+      if (inbound.kind === 'modern') return serveModern(req, person, inbound);
       const msgs = Array.isArray(parsed) ? parsed : [parsed];
       // A stale session id on initialize (Claude Code keeps old ids) starts a new session.
-      if (msgs.some((m) => m && typeof m === 'object' && (m as { method?: unknown }).method === 'initialize')) {
-        const s = newSession(person, ids.mint(person.personId), principal);
+      const init = msgs.find((m) => m && typeof m === 'object' && (m as { method?: unknown }).method === 'initialize') as { params?: { capabilities?: unknown } } | undefined;
+      if (init) {
+        const caps = init.params?.capabilities;
+        const s = newSession(person, ids.mint(person.personId, caps && typeof caps === 'object' ? caps as Record<string, unknown> : {}), principal);
         return s instanceof Response ? s : s.handle(req, parsed);
       }
     } else if (req.method !== 'GET' && req.method !== 'DELETE') {
@@ -186,6 +202,55 @@ export function createRelay(deps: RelayDeps): Relay {
     if (!sid) return httpRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
     const s = await sessionFor(req, person, sid, principal);
     return s instanceof Response ? s : s.handle(req, parsed);
+  }
+
+  /**
+   * One 2026-07-28 request: no session (an `Mcp-Session-Id` is ignored, none is minted).
+   * `server/discover` is answered from the child's cached InitializeResult, `subscriptions/listen`
+   * opens a listen stream, removed methods get 404 -32601; everything else takes the person's
+   * one path to the child.
+   */
+  async function serveModern(req: Request, person: Person, r: ModernRequest): Promise<Response> {
+    const { msg } = r;
+    const streams = {
+      opened: () => {
+        gStreams.inc();
+        person.openStreams++;
+      },
+      closed: () => {
+        gStreams.dec();
+        person.openStreams--;
+        person.lastActivity = Date.now();
+      },
+    };
+    if (msg.method === 'server/discover') {
+      try {
+        const link = await person.child();
+        return new Response(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: discoverResult(link.initResult ?? {}) }), { headers: { 'content-type': 'application/json' } });
+      } catch (err) {
+        return rpcErrorResponse(200, msg.id, RPC.SERVER_UNAVAILABLE, (err as Error).message);
+      }
+    }
+    if (isRemovedMethod(msg.method)) return rpcErrorResponse(404, msg.id, RPC.METHOD_NOT_FOUND, `Method not found: ${msg.method} is not part of MCP ${r.version}`);
+    if (msg.method === 'subscriptions/listen') {
+      const l = new Listen(msg.id, msg.params?.notifications, req.signal, {
+        opened: streams.opened,
+        closed: (listen) => {
+          streams.closed();
+          person.unlisten(listen);
+        },
+      });
+      person.listen(l);
+      return l.response;
+    }
+    stripEnvelope(msg);
+    const call = new ModernCall(r, req.signal, {
+      gone: (c) => person.release(c, 'the client closed the request stream'),
+      streamOpened: streams.opened,
+      streamClosed: streams.closed,
+    });
+    person.receive(call, msg);
+    return call.response;
   }
 
   const sweeper = setInterval(sweep, Math.min(SWEEP_MAX_MS, Math.max(250, idleMs / 4)));
@@ -208,7 +273,12 @@ export function createRelay(deps: RelayDeps): Relay {
     clearInterval(sweeper);
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline && stats().inFlight > 0) await new Promise((r) => setTimeout(r, 50));
+    // Calls still running get a JSON-RPC error on their own stream, so clients retry at once
+    // instead of waiting for their timeout after an empty stream end.
+    for (const p of persons.values()) p.failCalls(SHUTDOWN_MESSAGE);
+    await new Promise((r) => setImmediate(r)); // let the transports write it before they close
     await Promise.all([...sessions.values()].map((s) => s.close()));
+    for (const p of persons.values()) for (const l of [...p.listens]) l.end();
     await Promise.all([...persons.values()].map((p) => p.stopChildren('shutdown', config.child.stopGraceMs)));
     persons.clear();
   }

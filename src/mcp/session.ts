@@ -54,6 +54,10 @@ export class Session implements Downstream {
     this.#transport.onerror = (err: Error) => log.debug({ session: id, err: err.message }, 'mcp transport');
   }
 
+  get hasGetStream(): boolean {
+    return this.#getStreams > 0;
+  }
+
   get personId(): string {
     return this.person.personId;
   }
@@ -80,10 +84,12 @@ export class Session implements Downstream {
   /**
    * Marks a session id that this process does not know (e.g. after a restart) as initialized, by
    * running a synthetic `initialize` through the transport: the SDK has no public "restore" API.
+   * `capabilities` are what the client declared originally, as carried in the session id.
    */
-  async reattach(protocolVersion: string): Promise<void> {
+  async reattach(protocolVersion: string, capabilities: Record<string, unknown>): Promise<void> {
     this.reattaching = true;
     this.protocolVersion = protocolVersion;
+    this.capabilities = capabilities;
     const init = {
       jsonrpc: '2.0', id: 'fjmcp-reattach', method: 'initialize',
       params: { protocolVersion, capabilities: {}, clientInfo: { name: 'fjmcp-reattach', version: '0' } },

@@ -1,8 +1,9 @@
 /**
  * @module ops/health
  * The readiness report behind `GET /healthz`: the store answers a query, the forge answers
- * `/api/healthz`, and the forge did not refuse the broker's client credentials at its last
- * answer. Results are cached for {@link HEALTH_CACHE_MS} and computed single-flight, so
+ * `/api/healthz`, the forge did not refuse the broker's client credentials at its last
+ * answer, and MCP children can start (the child sandbox works, when it is required). Results are
+ * cached for {@link HEALTH_CACHE_MS} and computed single-flight, so
  * polling every few seconds costs one store query and one forge request per window.
  */
 import type { Clock } from '../lib/clock.js';
@@ -25,6 +26,8 @@ export interface HealthReport {
    * refresh). Not ok names FJMCP_FORGE_CLIENT_ID / FJMCP_FORGE_CLIENT_SECRET; people's grants are kept.
    */
   forgeCredentials: PartHealth;
+  /** The child sandbox (src/child/sandbox.ts): mode, whether children run in it, and why not. */
+  childSandbox?: PartHealth & { mode: string; active: boolean };
   /** When the report was computed, ISO 8601. */
   checkedAt: string;
 }
@@ -33,7 +36,13 @@ export interface Health {
   check(): Promise<HealthReport>;
 }
 
-export function createHealth(deps: { store: Pick<Store, 'ping' | 'engine'>; forge: Pick<ForgeClient, 'health' | 'credentials'>; clock?: Clock }): Health {
+export function createHealth(deps: {
+  store: Pick<Store, 'ping' | 'engine'>;
+  forge: Pick<ForgeClient, 'health' | 'credentials'>;
+  /** The child sandbox (src/child/sandbox.ts); its status is reported as is. */
+  childSandbox?: { status(): { mode: string; active: boolean; ok: boolean; detail: string } };
+  clock?: Clock;
+}): Health {
   const now = deps.clock ?? Date.now;
   let cached: { at: number; report: HealthReport } | undefined;
   let inFlight: Promise<HealthReport> | undefined;
@@ -58,7 +67,15 @@ export function createHealth(deps: { store: Pick<Store, 'ping' | 'engine'>; forg
     const [store, forge] = await Promise.all([storeHealth(), forgeHealth()]);
     const cred = deps.forge.credentials();
     const forgeCredentials: PartHealth = cred.ok ? { ok: true } : { ok: false, detail: `${cred.detail ?? 'the forge refused the broker\'s client credentials'}${cred.at ? ` (since ${new Date(cred.at).toISOString()})` : ''}` };
-    const report = { ok: store.ok && forge.ok && forgeCredentials.ok, store, forge, forgeCredentials, checkedAt: new Date(now()).toISOString() };
+    const childSandbox = deps.childSandbox?.status();
+    const report = {
+      ok: store.ok && forge.ok && forgeCredentials.ok && (childSandbox?.ok ?? true),
+      store,
+      forge,
+      forgeCredentials,
+      ...(childSandbox ? { childSandbox } : {}),
+      checkedAt: new Date(now()).toISOString(),
+    };
     cached = { at: now(), report };
     return report;
   };

@@ -79,9 +79,11 @@ describe.each(['v1', 'v2'] as SdkLine[])('with the %s SDK client', (line) => {
 
   it('gives the child only the allowlisted environment and this person\'s own token (get-env)', async () => {
     const env = JSON.parse(textOf(await c.callTool('get-env', {}))) as Record<string, string>;
-    const allowed = new Set<string>([...CHILD_ENV_ALLOWLIST, 'HOME', 'FORGE_TOKEN', 'FORGE_URL', 'EVERYTHING_FIXTURE']);
+    // PWD is set by the sandbox (bwrap, after its chdir): the HOME path, nothing of the broker's.
+    const allowed = new Set<string>([...CHILD_ENV_ALLOWLIST, 'HOME', 'PWD', 'FORGE_TOKEN', 'FORGE_URL', 'EVERYTHING_FIXTURE']);
     const extra = Object.keys(env).filter((k) => !allowed.has(k));
     expect(extra).toEqual([]);
+    if (env.PWD !== undefined) expect(env.PWD).toBe(env.HOME);
     expect(env.FORGE_TOKEN).toBe(`${marker}-${line}`);
     expect(env.FORGE_URL).toBe('http://127.0.0.1:3000');
     expect(env.HOME).toMatch(/fjmcp-home-/);

@@ -26,10 +26,12 @@ export const EVERYTHING = {
   args: [require.resolve('@modelcontextprotocol/server-everything/dist/index.js'), 'stdio'],
 };
 /** Our conformance fixture child, run by node with the tsx loader. */
-export const CONFORMANCE_FIXTURE = {
+export const CONFORMANCE_FIXTURE: { command: string; args: string[]; sandboxPaths?: string[] } = {
   command: process.execPath,
   // Absolute loader path: the child runs in its private HOME, where `tsx` does not resolve.
   args: ['--import', pathToFileURL(join(dirname(require.resolve('tsx/package.json')), 'dist/loader.mjs')).href, fileURLToPath(new URL('../fixtures/conformance-server.ts', import.meta.url))],
+  // In the sandbox tsx must see the repository's package.json ("type": "module") to load the fixture as ESM.
+  sandboxPaths: [fileURLToPath(new URL('../../package.json', import.meta.url))],
 };
 
 export const STANDIN_PERSON_HEADER = 'x-standin-person';
@@ -57,7 +59,8 @@ export async function standinAuthenticate(req: Request): Promise<Principal | Res
   };
 }
 
-export function relayConfig(child: { command: string; args: string[] }, env: Env = {}): Config {
+/** Relay settings for a fixture child; the sandbox is on (FJMCP_CHILD_SANDBOX=required) unless `env` says otherwise. */
+export function relayConfig(child: { command: string; args: string[]; sandboxPaths?: string[] }, env: Env = {}): Config {
   return loadConfig({
     FJMCP_PUBLIC_URL: 'http://127.0.0.1:8787',
     FJMCP_FORGE_URL: 'http://127.0.0.1:3000',
@@ -70,6 +73,8 @@ export function relayConfig(child: { command: string; args: string[] }, env: Env
     FJMCP_CHILD_TOKEN_ENV: 'FORGE_TOKEN',
     FJMCP_CHILD_URL_ENV: 'FORGE_URL',
     FJMCP_CHILD_STOP_GRACE_MS: '1000',
+    FJMCP_CHILD_SANDBOX: 'required',
+    FJMCP_CHILD_SANDBOX_PATHS: (child.sandboxPaths ?? []).join(':'),
     ...env,
   });
 }

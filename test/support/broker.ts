@@ -3,7 +3,7 @@
  * Gitea, with its own confidential OAuth2 application, data directory and encryption key.
  * `restart()` stops it and starts a new process-equivalent on the same port, data and keys.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -42,6 +42,8 @@ export interface StartBrokerOptions {
   testbed: Testbed;
   /** Extra or overriding FJMCP_* settings. */
   env?: Env;
+  /** Write the named secret setting's value (the app's client secret) to this file and pass `NAME_FILE` instead. */
+  secretFile?: { name: 'FJMCP_FORGE_CLIENT_SECRET'; path: string };
 }
 
 /** A stream that collects each JSON log line into `lines` (for assertions on logs and audit events). */
@@ -76,10 +78,17 @@ export async function startBroker(opts: StartBrokerOptions): Promise<TestBroker>
     FJMCP_FORGE_CLIENT_SECRET: app.clientSecret,
     FJMCP_ENCRYPTION_KEYS: randomBytes(32).toString('base64'),
     FJMCP_LOG_LEVEL: 'debug',
+    // Every end-to-end test runs its children in the sandbox; no silent fallback.
+    FJMCP_CHILD_SANDBOX: 'required',
     PATH: process.env.PATH,
     ...(opts.testbed.children.npmGiteaMcp ? giteaMcpChildEnv(opts.testbed) : {}),
     ...opts.env,
   };
+  if (opts.secretFile) {
+    writeFileSync(opts.secretFile.path, app.clientSecret, { mode: 0o600 });
+    delete env[opts.secretFile.name];
+    env[`${opts.secretFile.name}_FILE`] = opts.secretFile.path;
+  }
   const config = loadConfig(env);
   const logLines: string[] = [];
   const sink = lineSink(logLines);
