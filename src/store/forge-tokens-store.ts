@@ -40,6 +40,15 @@ export interface ForgeTokenStore {
   delete(personId: string): Promise<boolean>;
   /** Deletes the row only if it still has `expectedVersion`; true when it did. */
   deleteIfVersion(personId: string, expectedVersion: number): Promise<boolean>;
+  /**
+   * Takes the person's refresh lease (migration 003) for `owner` until `until` (ms) when nobody
+   * holds it, or its holder's lease ended before `now`. Across broker processes on one store, one
+   * holder at a time refreshes a person's forge tokens.
+   * @returns true when `owner` holds the lease now; false when another holder does or there is no row.
+   */
+  acquireRefreshLease(personId: string, owner: string, now: number, until: number): Promise<boolean>;
+  /** Gives the lease back if `owner` still holds it. */
+  releaseRefreshLease(personId: string, owner: string): Promise<void>;
 }
 
 interface RawRow {
@@ -70,6 +79,13 @@ export function createForgeTokenStore(db: Db): ForgeTokenStore {
   const reseal = db.prepare<[string, string, number]>('UPDATE forge_tokens SET sealed = ? WHERE person_id = ? AND version = ?');
   const del = db.prepare<[string]>('DELETE FROM forge_tokens WHERE person_id = ?');
   const delIf = db.prepare<[string, number]>('DELETE FROM forge_tokens WHERE person_id = ? AND version = ?');
+  const lease = db.prepare<[string, number, string, number]>(
+    `UPDATE forge_tokens SET refresh_lease_owner = ?, refresh_lease_until = ?
+     WHERE person_id = ? AND (refresh_lease_until IS NULL OR refresh_lease_until <= ?)`,
+  );
+  const unlease = db.prepare<[string, string]>(
+    'UPDATE forge_tokens SET refresh_lease_owner = NULL, refresh_lease_until = NULL WHERE person_id = ? AND refresh_lease_owner = ?',
+  );
 
   return {
     async get(personId) {
@@ -102,6 +118,12 @@ export function createForgeTokenStore(db: Db): ForgeTokenStore {
     },
     async deleteIfVersion(personId, expectedVersion) {
       return delIf.run(personId, expectedVersion).changes === 1;
+    },
+    async acquireRefreshLease(personId, owner, now, until) {
+      return lease.run(owner, until, personId, now).changes === 1;
+    },
+    async releaseRefreshLease(personId, owner) {
+      unlease.run(personId, owner);
     },
   };
 }

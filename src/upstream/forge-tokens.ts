@@ -12,6 +12,7 @@
  * newest token set between all of a person's broker grants, and refreshing it once at a time,
  * is what keeps two sign-ins (or ten concurrent requests) of one person from locking them out.
  */
+import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { SealError, Sealer } from '../lib/crypto.js';
@@ -29,6 +30,14 @@ export const ALLOWLIST_RECHECK_MS = 30_000;
 export const CLIENT_REFUSED_RETRY_MS = 5_000;
 /** Pauses between attempts of a refresh the forge could not answer (3 attempts in all), ms. */
 export const REFRESH_RETRY_DELAYS_MS: readonly number[] = [200, 1000];
+/**
+ * How long one broker process may hold a person's refresh lease, ms: longer than the slowest
+ * refresh (3 forge attempts of at most 10 s each, their pauses, and the allowlist check), so a
+ * live holder never loses it; a crashed holder's lease ends after this.
+ */
+export const REFRESH_LEASE_MS = 90_000;
+/** How often a process waiting for another one's refresh looks at the row again, ms. */
+export const REFRESH_LEASE_POLL_MS = 50;
 
 /**
  * How long before expiry a token is refreshed: min(300 s, lifetime / 4). A 3600 s Gitea token
@@ -169,9 +178,40 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
   async function settle(personId: string): Promise<Current> {
     const row = await store.get(personId);
     if (!row) throw new ForgeGrantEndedError('no forge tokens for this person; sign in again');
-    if (needsRefresh(row, clock()) && clock() >= (retryAt.get(personId) ?? 0)) return refreshPerson(row);
+    if (needsRefresh(row, clock()) && clock() >= (retryAt.get(personId) ?? 0)) return refreshUnderLease(row);
     if (allowlistDue(personId)) return checkPerson(row);
     return fromRow(row);
+  }
+
+  /**
+   * Single flight across broker processes on one store (replicas): the refresh runs only while
+   * this process holds the person's refresh lease in the store. Another process's refresh is
+   * never repeated with the same refresh token — with Forgejo's default
+   * INVALIDATE_REFRESH_TOKENS=true that second use would end the person's forge grant. While
+   * another process holds the lease, a still-valid access token keeps serving; an expired one
+   * waits for the holder's result.
+   */
+  async function refreshUnderLease(first: ForgeTokenRow): Promise<Current> {
+    const personId = first.personId;
+    const owner = randomBytes(12).toString('base64url');
+    let row = first;
+    while (!(await store.acquireRefreshLease(personId, owner, clock(), clock() + REFRESH_LEASE_MS))) {
+      if (clock() < row.expiresAt) return fromRow(row); // the holder refreshes; this token still works
+      await new Promise((r) => setTimeout(r, REFRESH_LEASE_POLL_MS));
+      const now = await store.get(personId);
+      if (!now) throw new ForgeGrantEndedError('no forge tokens for this person; sign in again');
+      if (!needsRefresh(now, clock())) return fromRow(now); // the holder's refresh landed
+      row = now;
+    }
+    try {
+      // Another process may have refreshed between our read and taking the lease.
+      const fresh = await store.get(personId);
+      if (!fresh) throw new ForgeGrantEndedError('no forge tokens for this person; sign in again');
+      if (!needsRefresh(fresh, clock())) return await fromRow(fresh);
+      return await refreshPerson(fresh);
+    } finally {
+      await store.releaseRefreshLease(personId, owner).catch((err: unknown) => log.warn({ err, personId }, 'could not release the forge refresh lease; it ends by itself'));
+    }
   }
 
   /** The refresh itself (see {@link settle}). */
@@ -184,6 +224,7 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
       throw new ForgeGrantEndedError('forge access token expired and cannot be refreshed; sign in again');
     }
     let next: ForgeTokenSet;
+    log.debug({ personId, login: row.login }, 'forge refresh started'); // replicas: at most one at a time per person (refreshUnderLease)
     try {
       next = await withRetries(() => forge.refresh(pair.refreshToken!));
     } catch (err) {

@@ -177,4 +177,20 @@ describe.each(ENGINES)('store contract on $name', (engine) => {
     expect(await s.delete('1')).toBe(false);
     expect(await s.get('1')).toBeUndefined();
   });
+
+  it('hands a person\'s forge refresh lease to one holder at a time; a lapsed lease can be taken over', async () => {
+    const s = (await open()).forgeTokens;
+    expect(await s.acquireRefreshLease('1', 'a', T0, T0 + 100)).toBe(false); // no row, nothing to refresh
+    await s.put({ personId: '1', login: 'alice', sealed: 'box', issuedAt: T0, expiresAt: T0 + 1 }, T0);
+    const first = await Promise.all(['a', 'b', 'c'].map((o) => s.acquireRefreshLease('1', o, T0, T0 + 100)));
+    expect(first.filter(Boolean)).toHaveLength(1);
+    const holder = ['a', 'b', 'c'][first.indexOf(true)]!;
+    const other = holder === 'a' ? 'b' : 'a';
+    await s.releaseRefreshLease('1', other); // not the holder: no effect
+    expect(await s.acquireRefreshLease('1', other, T0 + 50, T0 + 150)).toBe(false);
+    expect(await s.acquireRefreshLease('1', other, T0 + 100, T0 + 200)).toBe(true); // lapsed: taken over
+    await s.releaseRefreshLease('1', other);
+    expect(await s.acquireRefreshLease('1', holder, T0 + 101, T0 + 201)).toBe(true);
+    expect((await s.get('1'))?.version).toBe(1); // the lease is not a new token set
+  });
 });

@@ -43,5 +43,17 @@ export function createPgForgeTokenStore(pool: PgPool): ForgeTokenStore {
     async deleteIfVersion(personId, expectedVersion) {
       return changed(await pool.query('DELETE FROM forge_tokens WHERE person_id = $1 AND version = $2', [personId, expectedVersion])) === 1;
     },
+    async acquireRefreshLease(personId, owner, now, until) {
+      // One conditional UPDATE: the row lock makes concurrent takers queue; after the first commits
+      // the others re-check the condition and change nothing.
+      return changed(await pool.query(
+        `UPDATE forge_tokens SET refresh_lease_owner = $1, refresh_lease_until = $2
+         WHERE person_id = $3 AND (refresh_lease_until IS NULL OR refresh_lease_until <= $4)`,
+        [owner, until, personId, now],
+      )) === 1;
+    },
+    async releaseRefreshLease(personId, owner) {
+      await pool.query('UPDATE forge_tokens SET refresh_lease_owner = NULL, refresh_lease_until = NULL WHERE person_id = $1 AND refresh_lease_owner = $2', [personId, owner]);
+    },
   };
 }

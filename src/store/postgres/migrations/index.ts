@@ -7,12 +7,14 @@
 import type { Migration } from '../../migrations/index.js';
 import { migration as oauth001 } from './001-oauth.js';
 import { migration as forgeTokens002 } from './002-forge-tokens.js';
-import { migration as control003 } from './003-control.js';
-import { migration as account004 } from './004-account.js';
+import { migration as forgeRefreshLease003 } from './003-forge-refresh-lease.js';
+import { migration as control004 } from './004-control.js';
+import { migration as account005 } from './005-account.js';
 
 export const MIGRATIONS: readonly Migration[] = [
   oauth001,
   forgeTokens002,
-  control003,
-  account004,
+  forgeRefreshLease003,
+  control004,
+  account005,
 ];

@@ -1,0 +1,40 @@
+/**
+ * @module test/deploy/caddy-replicas
+ * deploy/caddy/Caddyfile.replicas (docs/scale-out.md) is valid for Debian's caddy and does what
+ * the doc promises: person affinity by the Authorization header over the replicas, active health
+ * checks on /healthz, retries of a dead replica, and the same streaming rules as the single
+ * broker's Caddyfile.
+ */
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { adapt, validate, type CaddyJson } from './caddy-support.js';
+
+const REPLICAS_CADDYFILE = resolve(import.meta.dirname, '../../deploy/caddy/Caddyfile.replicas');
+
+function handlers(node: CaddyJson, name: string, found: CaddyJson[] = []): CaddyJson[] {
+  if (Array.isArray(node)) node.forEach((n) => handlers(n, name, found));
+  else if (node && typeof node === 'object') {
+    if (node.handler === name) found.push(node);
+    Object.values(node).forEach((n) => handlers(n, name, found));
+  }
+  return found;
+}
+
+describe('deploy/caddy/Caddyfile.replicas', () => {
+  it('passes caddy validate', async () => {
+    const r = await validate(REPLICAS_CADDYFILE);
+    expect(r.exitCode, r.output).toBe(0);
+  });
+
+  it('hashes the Authorization header over three replicas, checks /healthz, retries a dead one, streams unbuffered', async () => {
+    const [proxy] = handlers(await adapt(REPLICAS_CADDYFILE), 'reverse_proxy');
+    expect(proxy.upstreams.map((u: { dial: string }) => u.dial)).toEqual(['127.0.0.1:8787', '127.0.0.1:8788', '127.0.0.1:8789']);
+    expect(proxy.load_balancing.selection_policy).toEqual({ policy: 'header', field: 'Authorization' });
+    expect(proxy.load_balancing.try_duration).toBe(5_000_000_000);
+    expect(proxy.health_checks.active).toMatchObject({ uri: '/healthz', interval: 5_000_000_000 });
+    expect(proxy.health_checks.passive.fail_duration).toBe(30_000_000_000);
+    expect(proxy.flush_interval).toBe(-1);
+    expect(proxy.transport.read_timeout).toBeUndefined();
+    expect(proxy.transport.response_header_timeout).toBeUndefined();
+  });
+});
