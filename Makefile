@@ -6,7 +6,7 @@ IMAGE ?= localhost/fjmcp-broker
 MCP_CHILD ?= forgejo-mcp
 VERSION := $(shell node -p "require('./package.json').version")
 
-.PHONY: help install build typecheck test test-unit demo bench testbed-build image image-run clean
+.PHONY: help install build typecheck test test-unit demo bench testbed-build node24-tools image image-run clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -26,7 +26,17 @@ typecheck: install ## type-check sources and tests
 testbed-build: ## build (cached) the test-bed Gitea and install the MCP children
 	scripts/testbed build
 
-test: install typecheck testbed-build ## run everything: unit, integration, real-Gitea end to end, browser
+# Node 24 (npm package `node`) and the MCP test tools that need Node >= 22 (conformance 0.2).
+NODE24_DIR ?= $(HOME)/.cache/fjmcp-node24
+NODE24_TOOLS_STAMP := test/node24-tools/node_modules/.package-lock.json
+$(NODE24_TOOLS_STAMP): test/node24-tools/package.json test/node24-tools/package-lock.json
+	@test -x $(NODE24_DIR)/node_modules/.bin/node || npm install --silent --no-save --prefix $(NODE24_DIR) node@24
+	npm ci --prefix test/node24-tools --engine-strict=false --no-audit --no-fund
+	@touch $@
+
+node24-tools: $(NODE24_TOOLS_STAMP) ## install Node 24 and the test tools that need it (conformance 0.2)
+
+test: install typecheck testbed-build node24-tools ## run everything: unit, integration, real-Gitea end to end, browser
 	npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json; \
 	  status=$$?; node scripts/test-summary.mjs test-artifacts/vitest.json; exit $$status
 

@@ -74,6 +74,14 @@ export interface Relay {
 /** The error a call still running at the end of the shutdown grace gets (code -32002). */
 export const SHUTDOWN_MESSAGE = 'the broker is restarting; retry the request';
 
+/** How many ids of client-terminated sessions are remembered. */
+const TERMINATED_MAX = 10_000;
+
+function remember(set: Set<string>, id: string): void {
+  set.add(id);
+  if (set.size > TERMINATED_MAX) set.delete(set.values().next().value!);
+}
+
 /** How often idle sessions and children are looked for, at most, in ms. */
 const SWEEP_MAX_MS = 30_000;
 
@@ -92,6 +100,12 @@ export function createRelay(deps: RelayDeps): Relay {
   /** Who opened each session (session id → client, grant, when). */
   const owners = new Map<string, { clientId: string; grantId: string; openedAt: number }>();
   let closing = false;
+  /**
+   * Ids of sessions the client ended with DELETE: 404 afterwards (MCP 2025-11-25
+   * basic/transports §session-management), never re-attached. Bounded, oldest forgotten first;
+   * a restart forgets them, and such an id then re-attaches like any other of its person.
+   */
+  const terminated = new Set<string>();
 
   const gSessions = metrics.gauge('fjmcp_relay_sessions', 'MCP sessions known to this process');
   const gStreams = metrics.gauge('fjmcp_relay_open_streams', 'SSE streams (POST replies and GET streams) open to clients');
@@ -99,6 +113,7 @@ export function createRelay(deps: RelayDeps): Relay {
 
   const hooks = (person: Person): SessionHooks => ({
     onClosed: (s) => {
+      if (s.terminatedByClient) remember(terminated, s.id);
       sessions.delete(s.id);
       owners.delete(s.id);
       person.sessions.delete(s);
@@ -149,7 +164,7 @@ export function createRelay(deps: RelayDeps): Relay {
       return notFound();
     }
     if (known) return known;
-    if (!ids.belongsTo(id, person.personId)) return notFound();
+    if (terminated.has(id) || !ids.belongsTo(id, person.personId)) return notFound();
     const header = req.headers.get('mcp-protocol-version');
     if (header && !ACCEPTED_HEADER_VERSIONS.includes(header)) return httpRpcError(400, -32000, `Bad Request: Unsupported protocol version: ${header}`);
     const s = newSession(person, id, p);

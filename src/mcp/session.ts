@@ -31,6 +31,8 @@ export class Session implements Downstream {
   /** True while a re-attached session's synthetic handshake runs (answered without the child). */
   reattaching = false;
   closed = false;
+  /** The client ended the session with DELETE: its id must not be re-attached (404 from now on). */
+  terminatedByClient = false;
   readonly subscriptions = new Set<string>();
   #getStreams = 0;
   readonly #transport: WebStandardStreamableHTTPServerTransport;
@@ -44,7 +46,10 @@ export class Session implements Downstream {
   ) {
     this.#transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
-      onsessionclosed: () => this.#closed(),
+      onsessionclosed: () => {
+        this.terminatedByClient = true;
+        this.#closed();
+      },
       supportedProtocolVersions: ACCEPTED_HEADER_VERSIONS,
       keepAliveMs: SSE_KEEPALIVE_MS,
       maxRequestBodySize: maxBodyBytes,

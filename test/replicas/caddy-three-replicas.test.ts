@@ -1,0 +1,145 @@
+/**
+ * Three broker processes on one PostgreSQL behind Debian's Caddy running the shipped
+ * deploy/caddy/Caddyfile.replicas, changed only to a plain-HTTP loopback site, a free admin port
+ * and the replicas' ports (adaptReplicasForLoopback). alice and bob call tools in a loop; one
+ * replica is killed with SIGKILL under that load. The other two keep serving both people: the
+ * clients carry on with the same tokens and session ids (no new sign-in), every call started
+ * after the kill succeeds, and the refresh tokens still work (no token or grant lost).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { signInManually, tokenRequest } from '../support/broker-consent.js';
+import { freePort } from '../support/ports.js';
+import { createDatabase } from '../support/postgres.js';
+import { startReplicas, type Front, type ReplicaSet } from '../support/replicas.js';
+import { sharedTestbed, type Testbed } from '../support/testbed.js';
+import { CADDY, caddyEnv } from '../deploy/caddy-support.js';
+
+const REPLICAS_CADDYFILE = resolve(import.meta.dirname, '../../deploy/caddy/Caddyfile.replicas');
+const SHIPPED_UPSTREAMS = 'reverse_proxy 127.0.0.1:8787 127.0.0.1:8788 127.0.0.1:8789 {';
+
+/** The shipped replicas Caddyfile on loopback: plain HTTP site, admin on a free port, the replicas' ports. */
+function adaptReplicasForLoopback(text: string, o: { port: number; adminPort: number; upstreams: number[] }): string {
+  if (!text.includes('mcp.example.org {') || !text.includes(SHIPPED_UPSTREAMS) || !/^\{$/m.test(text)) {
+    throw new Error('shipped Caddyfile.replicas changed shape: update adaptReplicasForLoopback');
+  }
+  return text
+    .replace(/^\{$/m, `{\n\tadmin 127.0.0.1:${o.adminPort}\n\tauto_https off\n`)
+    .replace('mcp.example.org {', `http://127.0.0.1:${o.port} {\n\tbind 127.0.0.1`)
+    .replace(SHIPPED_UPSTREAMS, `reverse_proxy ${o.upstreams.map((p) => `127.0.0.1:${p}`).join(' ')} {`);
+}
+
+async function caddyFront(upstreams: number[]): Promise<Front> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'caddy-replicas-'));
+  const file = join(dir, 'Caddyfile');
+  writeFileSync(file, adaptReplicasForLoopback(readFileSync(REPLICAS_CADDYFILE, 'utf8'), { port, adminPort, upstreams }));
+  let out = '';
+  const proc: ResultPromise = execa(CADDY, ['run', '--adapter', 'caddyfile', '--config', file], { env: caddyEnv(dir), extendEnv: false, reject: false, all: true, forceKillAfterDelay: 3000 });
+  proc.all?.on('data', (d: Buffer) => (out += d.toString()));
+  const deadline = Date.now() + 20_000;
+  while (!(await fetch(`http://127.0.0.1:${adminPort}/config/`).then((r) => r.ok, () => false))) {
+    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`caddy did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      proc.kill('SIGTERM');
+      await proc;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+type Call = { start: number; ok: boolean; detail: string };
+
+let tb: Testbed;
+let set: ReplicaSet;
+
+beforeAll(async () => {
+  tb = sharedTestbed();
+  const databaseUrl = await createDatabase(inject('postgres').url, 'caddy3');
+  set = await startReplicas({ testbed: tb, count: 3, databaseUrl, front: caddyFront });
+});
+afterAll(async () => {
+  await set?.stop();
+});
+
+async function rpc(token: string, body: Record<string, unknown>, sid?: string): Promise<{ status: number; sid: string | null; text: string }> {
+  const res = await fetch(set.mcpUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`,
+      'mcp-protocol-version': '2025-06-18', ...(sid ? { 'mcp-session-id': sid } : {}),
+    },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  return { status: res.status, sid: res.headers.get('mcp-session-id'), text: await res.text() };
+}
+
+describe('three replicas behind Caddy (Caddyfile.replicas) on one PostgreSQL', () => {
+  it('keeps serving alice and bob when one replica is killed -9 under load: same tokens and sessions, no call lost after the kill, refresh still works', async () => {
+    const people = await Promise.all((['alice', 'bob'] as const).map(async (login) => {
+      const { client, tokens } = await signInManually(tb, set.publicUrl, login, 'http://127.0.0.1:53999/cb');
+      const init = await rpc(tokens.access_token, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: `caddy3-${login}`, version: '0' } } });
+      expect(init.status).toBe(200);
+      await rpc(tokens.access_token, { jsonrpc: '2.0', method: 'notifications/initialized' }, init.sid!);
+      return { login, client, tokens, sid: init.sid!, calls: [] as Call[] };
+    }));
+
+    let running = true;
+    const loops = people.map(async (p) => {
+      for (let id = 10; running; id++) {
+        const start = Date.now();
+        try {
+          const r = await rpc(p.tokens.access_token, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'user__get_my_userinfo', arguments: {} } }, p.sid);
+          p.calls.push({ start, ok: r.status === 200 && r.text.includes(p.login) && !r.text.includes('"isError":true'), detail: `${r.status} ${r.text.slice(0, 200)}` });
+        } catch (err) {
+          p.calls.push({ start, ok: false, detail: String(err) });
+        }
+      }
+    });
+    const until = async (cond: () => boolean, ms: number) => {
+      const end = Date.now() + ms;
+      while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      expect(cond()).toBe(true);
+    };
+    await until(() => people.every((p) => p.calls.filter((c) => c.ok).length >= 5), 60_000);
+
+    // Person affinity: each person's calls met one replica, so one child each.
+    const startedFor = (login: string) => set.replicas.filter((r) => r.logLines.some((l) => l.includes('"event":"child.started"') && l.includes(`"login":"${login}"`)));
+    expect(startedFor('alice')).toHaveLength(1);
+    expect(startedFor('bob')).toHaveLength(1);
+    // Kill the replica running alice's child.
+    const victim = startedFor('alice')[0]!;
+    const killedAt = Date.now();
+    victim.proc.kill('SIGKILL');
+    await victim.exited;
+    const okBefore = people.map((p) => p.calls.filter((c) => c.ok).length);
+    await until(() => people.every((p, i) => p.calls.filter((c) => c.ok).length >= okBefore[i]! + 10), 60_000);
+    running = false;
+    await Promise.all(loops);
+
+    for (const p of people) {
+      const after = p.calls.filter((c) => c.start > killedAt);
+      expect(after.length).toBeGreaterThanOrEqual(10);
+      expect(after.filter((c) => !c.ok).map((c) => c.detail)).toEqual([]); // every call started after the kill succeeded
+      expect(p.calls.filter((c) => !c.ok).length).toBeLessThanOrEqual(1); // at most the call in flight at the kill
+      // No token or grant lost: the refresh token rotates and its successor is accepted.
+      const refreshed = await tokenRequest(set.publicUrl, { grant_type: 'refresh_token', refresh_token: p.tokens.refresh_token, client_id: p.client.clientId });
+      expect(refreshed.status).toBe(200);
+      const again = await rpc(refreshed.body.access_token as string, { jsonrpc: '2.0', id: 99, method: 'tools/call', params: { name: 'user__get_my_userinfo', arguments: {} } }, p.sid);
+      expect(again.status).toBe(200);
+      expect(again.text).toContain(p.login);
+    }
+    const survivors = set.replicas.filter((r) => r !== victim);
+    expect(survivors.every((r) => r.proc.exitCode === null)).toBe(true);
+    expect(startedFor('alice').filter((r) => r !== victim)).toHaveLength(1); // her session went on on a survivor (the miss: one new child)
+  });
+});
