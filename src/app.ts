@@ -15,7 +15,7 @@ export function createApp(ctx: AppContext): Hono {
   const app = new Hono();
   app.route('/', opsRoutes({ config, health: ctx.health, metrics: ctx.metrics, policy: ctx.policy }));
   app.route('/', oauthRoutes(ctx.as, config));
-  app.route('/', mcpRoute({ relay: ctx.relay, authenticate: (req) => ctx.as.authenticate(req), config }));
+  app.route('/', mcpRoute({ relay: ctx.relay, authenticate: (req) => ctx.as.authenticate(req), config, tools: ctx.tools }));
   app.notFound((c) => c.json({ error: 'not_found', error_description: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
     log.error({ err, method: c.req.method, path: c.req.path }, 'unhandled error');

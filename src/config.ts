@@ -66,6 +66,9 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'FJMCP_REGISTRATION_RATE_PER_MIN', default: '120', help: 'Dynamic client registrations accepted per client IP per minute.' },
   { name: 'FJMCP_MAX_CLIENTS', default: '10000', help: 'Most dynamically registered clients kept; unused ones are reaped first.' },
   { name: 'FJMCP_POLICY_FILE', default: '', help: 'YAML or JSON tool policy (docs/policy.md): read-only people, tool allow/deny globs, repository globs. Reloaded on SIGHUP; empty = every tool allowed to everyone.' },
+  { name: 'FJMCP_MCP_RATE_PER_MIN', default: '120', help: 'MCP requests (POSTs to /mcp) per person per minute, sustained; beyond it 429 with Retry-After.' },
+  { name: 'FJMCP_MCP_BURST', default: '60', help: 'MCP requests one person may send at once before FJMCP_MCP_RATE_PER_MIN applies.' },
+  { name: 'FJMCP_AUDIT_RETENTION_DAYS', default: '90', help: 'Days the tool-call audit records are kept in the store.' },
   { name: 'FJMCP_LOG_LEVEL', default: 'info', help: 'Log level: fatal, error, warn, info, debug or trace (JSON lines on stdout).' },
   { name: 'FJMCP_INSECURE_FORGE_HTTP', default: 'false', help: 'true to allow a plain-http forge URL outside loopback (never in production).' },
 ];
@@ -115,6 +118,9 @@ export interface Config {
   registration: { ratePerMin: number; maxClients: number };
   trustProxy: boolean;
   policy: { file: string | undefined };
+  /** Per-person token bucket on `/mcp` POSTs: `mcpPerMin` sustained, `mcpBurst` at once. */
+  rateLimits: { mcpPerMin: number; mcpBurst: number };
+  audit: { retentionDays: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }
 
@@ -286,6 +292,8 @@ export function loadConfig(env: Env = process.env): Config {
     registration: { ratePerMin: num('FJMCP_REGISTRATION_RATE_PER_MIN'), maxClients: num('FJMCP_MAX_CLIENTS') },
     trustProxy: raw.FJMCP_TRUST_PROXY === 'true',
     policy: { file: raw.FJMCP_POLICY_FILE || undefined },
+    rateLimits: { mcpPerMin: num('FJMCP_MCP_RATE_PER_MIN'), mcpBurst: num('FJMCP_MCP_BURST') },
+    audit: { retentionDays: num('FJMCP_AUDIT_RETENTION_DAYS') },
     logLevel: logLevel.success ? logLevel.data : 'info',
   } satisfies Config;
 

@@ -23,6 +23,8 @@ import { ChildPool } from './child/child-pool.js';
 import { createRelay, type Relay } from './mcp/relay.js';
 import { createChildSandbox } from './child/sandbox.js';
 import { PolicyService } from './policy/policy-service.js';
+import { createToolAudit, type ToolAudit } from './ops/tool-audit.js';
+import { ToolGate } from './mcp/tool-gate.js';
 import { Sealer } from './lib/crypto.js';
 import { loadSessionIdKey, startControlLoop, type ControlLoop } from './ops/control.js';
 
@@ -40,6 +42,10 @@ export interface AppContext {
   health: Health;
   /** The tool policy in force (reloaded on SIGHUP by main.ts). */
   policy: PolicyService;
+  /** The tool-call audit (log, `tool_calls` table, metrics). */
+  toolAudit: ToolAudit;
+  /** Tool policy, per-person rate limit and audit around MCP calls. */
+  tools: ToolGate;
   /** Applies revocations and blocks (from any process) to open sessions; see ops/control.ts. */
   control: ControlLoop;
 }
@@ -88,12 +94,14 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   });
   const sandbox = createChildSandbox(config, log);
   const pool = new ChildPool({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, ''), sandbox });
+  const toolAudit = createToolAudit({ log, metrics, store: store.toolCalls, retentionDays: config.audit.retentionDays, clock });
+  const tools = new ToolGate({ policy, audit: toolAudit, clock, rate: { perMin: config.rateLimits.mcpPerMin, burst: config.rateLimits.mcpBurst }, maxBodyBytes: config.mcp.maxBodyBytes });
   const sessionIdKey = await loadSessionIdKey(store, new Sealer(config.encryptionKeys), config.encryptionKeys[0]!, clock, log);
-  const relay = createRelay({ config, log, audit, metrics, pool, sessionIdKey });
+  const relay = createRelay({ config, log, audit, metrics, pool, tools, sessionIdKey });
   const health = createHealth({ store, forge, clock, childSandbox: sandbox });
   as.start();
   const control = await startControlLoop({ store, relay, log, clock });
-  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy, control };
+  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy, toolAudit, tools, control };
 }
 
 /**
@@ -104,5 +112,7 @@ export async function closeContext(ctx: AppContext, graceMs: number): Promise<vo
   ctx.control.stop();
   await ctx.relay.shutdown(graceMs);
   ctx.as.stop();
+  ctx.toolAudit.stop();
+  await ctx.toolAudit.flush();
   await ctx.store.close();
 }

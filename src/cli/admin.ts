@@ -21,6 +21,7 @@ import { LIVE_STATE, SESSION_ID_KEY_STATE, type LiveSnapshot } from '../ops/cont
 import { silentLogger } from '../ops/log.js';
 import type { GrantView } from '../store/control.js';
 import type { Store } from '../store/store.js';
+import type { ToolCallOutcome } from '../store/tool-calls.js';
 import { createForgeClient } from '../upstream/forge-client.js';
 import type { ForgeClient } from '../upstream/types.js';
 
@@ -42,7 +43,7 @@ export const ADMIN_USAGE = `Usage: fjmcp-broker admin COMMAND [options]   (setti
                                their open sessions close and their child stops within seconds
   unblock --person LOGIN
   audit [--person LOGIN] [--tool NAME] [--repo OWNER/NAME] [--outcome OUTCOME] [--since ISO] [--until ISO]
-                               audit records held in the store, as JSON lines
+                               tool calls (tool_calls) and grant/block records, as JSON lines
   check                        configuration, store, forge reachable, forge client credentials
                                (a harmless token request), and that the keys open every stored token
   rotate-keys                  re-seals every forge token and the session-id key with the first key of
@@ -265,19 +266,31 @@ const COMMANDS: Record<string, (c: Cmd) => Promise<number>> = {
     const since = c.values.since ? Date.parse(c.values.since) : -Infinity;
     const until = c.values.until ? Date.parse(c.values.until) : Infinity;
     if (Number.isNaN(since) || Number.isNaN(until)) throw new UsageError('--since and --until take ISO 8601 times, e.g. 2026-12-01T10:00:00Z');
-    if (c.values.tool || c.values.repo || c.values.outcome) {
-      c.io.stderr.write('this store holds no tool-call records (this version writes tool calls to the JSON log only): --tool, --repo and --outcome match nothing\n');
-      return 0;
-    }
     const person = c.values.person ? await personByLogin(c, c.values.person) : undefined;
     const records: { at: number; event: string; [k: string]: unknown }[] = [];
-    for (const g of await c.store.control.grants(person ? { personId: person.personId } : {})) {
-      const client = describeClient(g.clientId, g.clientSource, g.clientMetadata).name;
-      records.push({ at: g.createdAt, event: 'grant.created', login: g.login, personId: g.personId, grantId: g.id, clientId: g.clientId, client });
-      if (g.revokedAt) records.push({ at: g.revokedAt, event: 'grant.revoked', login: g.login, personId: g.personId, grantId: g.id, clientId: g.clientId, client, reason: g.revokedReason });
+    const toolFilter = Boolean(c.values.tool || c.values.repo || c.values.outcome);
+    // Tool calls come from the tool-call audit (`tool_calls`); --repo is matched here, the rest in SQL.
+    const calls = await c.store.toolCalls.query({
+      ...(Number.isFinite(since) ? { since } : {}),
+      ...(Number.isFinite(until) ? { until: until + 1 } : {}),
+      ...(person ? { person: person.personId } : {}),
+      ...(c.values.tool ? { tool: c.values.tool } : {}),
+      ...(c.values.outcome ? { outcome: c.values.outcome as ToolCallOutcome } : {}),
+      limit: 100_000,
+    });
+    for (const t of calls) {
+      if (c.values.repo && t.repository?.toLowerCase() !== c.values.repo.toLowerCase()) continue;
+      records.push({ ...t, event: 'tool.call' });
     }
-    for (const b of await c.store.control.blocks()) {
-      if (!person || b.personId === person.personId || b.login === person.login.toLowerCase()) records.push({ at: b.blockedAt, event: 'person.blocked', login: b.login, personId: b.personId, reason: b.reason });
+    if (!toolFilter) {
+      for (const g of await c.store.control.grants(person ? { personId: person.personId } : {})) {
+        const client = describeClient(g.clientId, g.clientSource, g.clientMetadata).name;
+        records.push({ at: g.createdAt, event: 'grant.created', login: g.login, personId: g.personId, grantId: g.id, clientId: g.clientId, client });
+        if (g.revokedAt) records.push({ at: g.revokedAt, event: 'grant.revoked', login: g.login, personId: g.personId, grantId: g.id, clientId: g.clientId, client, reason: g.revokedReason });
+      }
+      for (const b of await c.store.control.blocks()) {
+        if (!person || b.personId === person.personId || b.login === person.login.toLowerCase()) records.push({ at: b.blockedAt, event: 'person.blocked', login: b.login, personId: b.personId, reason: b.reason });
+      }
     }
     for (const r of records.filter((r) => r.at >= since && r.at <= until).sort((a, b) => a.at - b.at)) {
       c.io.stdout.write(`${JSON.stringify({ ...r, at: new Date(r.at).toISOString() })}\n`);

@@ -9,12 +9,15 @@ import type { Config } from '../config.js';
 import { isLoopbackHost } from '../config.js';
 import type { Principal } from '../lib/principal.js';
 import type { Relay } from '../mcp/relay.js';
+import type { ToolGate } from '../mcp/tool-gate.js';
 
 export interface McpRouteDeps {
   relay: Relay;
   /** The bearer check: a Principal, or a Response to return as is (e.g. a 401 challenge). */
   authenticate: (req: Request) => Promise<Principal | Response>;
   config: Config;
+  /** Per-person rate limit of POSTs (429 before the relay sees them). */
+  tools?: Pick<ToolGate, 'admit'>;
 }
 
 const forbidden = (message: string) =>
@@ -60,6 +63,10 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
     if (origin !== null && !origins.has(origin) && !(loopbackPublic && isLoopbackOrigin(origin))) return forbidden(`Invalid Origin header: ${origin}`);
     const who = await authenticate(req);
     if (who instanceof Response) return who;
+    if (req.method === 'POST' && deps.tools) {
+      const limited = await deps.tools.admit(req, who);
+      if (limited) return limited;
+    }
     return relay.handle(req, who);
   });
   app.all('/mcp', () => new Response(null, { status: 405, headers: { allow: 'GET, POST, DELETE' } }));

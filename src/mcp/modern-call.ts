@@ -31,6 +31,8 @@ export class ModernCall implements Downstream {
   readonly subscriptions: ReadonlySet<string> = new Set();
   closed = false;
   lastActivity = Date.now();
+  /** The broker-side OAuth client id of the request's access token (tool-call audit). */
+  oauthClientId: string | undefined;
   readonly response: Promise<Response>;
   #resolve!: (res: Response) => void;
   #sse: SseWriter | undefined;

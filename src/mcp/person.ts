@@ -14,6 +14,7 @@ import type { Listen } from './listen.js';
 import type { ModernCall } from './modern-call.js';
 import { RPC, isRequest, isResponse, negotiateVersion, rpcError, type RpcMessage } from './protocol.js';
 import { Session } from './session.js';
+import type { ToolGate } from './tool-gate.js';
 import { PACKAGE } from '../version.js';
 
 /** Restart backoff after a crash: none for the first, then doubling from 500 ms up to 30 s. */
@@ -27,6 +28,8 @@ export interface PersonEnv {
   log: Logger;
   /** Spawns children (environment, relay-wide cap, start/exit accounting). */
   pool: ChildPool;
+  /** Tool policy and tool-call audit around every call (src/mcp/tool-gate.ts); none = plain relay. */
+  tools?: ToolGate;
 }
 
 /** Where a client message comes from: a 2025 session, or one 2026-07-28 request. */
@@ -175,7 +178,7 @@ export class Person {
     if (session.closed) return;
     if (session instanceof Session && method === 'resources/subscribe' && uri) session.subscriptions.add(uri);
     if (method === 'logging/setLevel') this.logLevel = msg.params?.level as string;
-    const res = await link.call(session, msg);
+    const res = this.env.tools ? await this.env.tools.call(this, session, link, msg) : await link.call(session, msg);
     if (res) session.deliver(res, id);
   }
 

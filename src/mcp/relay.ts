@@ -18,6 +18,7 @@ import { Person, type PersonEnv } from './person.js';
 import { ACCEPTED_HEADER_VERSIONS, RPC, httpRpcError } from './protocol.js';
 import { Session, type SessionHooks } from './session.js';
 import { createSessionIdMinter } from './session-id.js';
+import type { ToolGate } from './tool-gate.js';
 
 export interface RelayDeps {
   config: Config;
@@ -27,6 +28,8 @@ export interface RelayDeps {
   /** The children; by default a pool built from these deps (`forgeUrl` defaults to `config.forge.url`). */
   pool?: ChildPool;
   forgeUrl?: string;
+  /** Tool policy and tool-call audit (src/mcp/tool-gate.ts). */
+  tools?: ToolGate;
   /**
    * The key that binds `Mcp-Session-Id` values to people (mcp/session-id.ts): stable across
    * encryption key rotations (kept sealed in the store, see ops/control.ts). Default: derived
@@ -109,7 +112,11 @@ export function createRelay(deps: RelayDeps): Relay {
 
   const gSessions = metrics.gauge('fjmcp_relay_sessions', 'MCP sessions known to this process');
   const gStreams = metrics.gauge('fjmcp_relay_open_streams', 'SSE streams (POST replies and GET streams) open to clients');
-  const personEnv: PersonEnv = { log, pool };
+  const personEnv: PersonEnv = { log, pool, ...(deps.tools ? { tools: deps.tools } : {}) };
+  // A new policy may show or hide tools: every session is told to list them again (MCP server/tools §list-changed).
+  deps.tools?.onPolicyChange(() => {
+    for (const s of sessions.values()) s.deliver({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
+  });
 
   const hooks = (person: Person): SessionHooks => ({
     onClosed: (s) => {
@@ -202,13 +209,14 @@ export function createRelay(deps: RelayDeps): Relay {
       const inbound = classify(req, parsed);
       if (inbound.kind === 'reject') return inbound.response;
       if (inbound.kind === 'notification') return new Response(null, { status: 202 });
-      if (inbound.kind === 'modern') return serveModern(req, person, inbound);
+      if (inbound.kind === 'modern') return serveModern(req, person, inbound, principal.clientId);
       const msgs = Array.isArray(parsed) ? parsed : [parsed];
       // A stale session id on initialize (Claude Code keeps old ids) starts a new session.
       const init = msgs.find((m) => m && typeof m === 'object' && (m as { method?: unknown }).method === 'initialize') as { params?: { capabilities?: unknown } } | undefined;
       if (init) {
         const caps = init.params?.capabilities;
         const s = newSession(person, ids.mint(person.personId, caps && typeof caps === 'object' ? caps as Record<string, unknown> : {}), principal);
+        if (!(s instanceof Response)) s.oauthClientId = principal.clientId;
         return s instanceof Response ? s : s.handle(req, parsed);
       }
     } else if (req.method !== 'GET' && req.method !== 'DELETE') {
@@ -216,6 +224,7 @@ export function createRelay(deps: RelayDeps): Relay {
     }
     if (!sid) return httpRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
     const s = await sessionFor(req, person, sid, principal);
+    if (!(s instanceof Response)) s.oauthClientId = principal.clientId;
     return s instanceof Response ? s : s.handle(req, parsed);
   }
 
@@ -225,7 +234,7 @@ export function createRelay(deps: RelayDeps): Relay {
    * opens a listen stream, removed methods get 404 -32601; everything else takes the person's
    * one path to the child.
    */
-  async function serveModern(req: Request, person: Person, r: ModernRequest): Promise<Response> {
+  async function serveModern(req: Request, person: Person, r: ModernRequest, clientId: string): Promise<Response> {
     const { msg } = r;
     const streams = {
       opened: () => {
@@ -264,6 +273,7 @@ export function createRelay(deps: RelayDeps): Relay {
       streamOpened: streams.opened,
       streamClosed: streams.closed,
     });
+    call.oauthClientId = clientId;
     person.receive(call, msg);
     return call.response;
   }

@@ -25,6 +25,8 @@ export interface SessionHooks {
 export class Session implements Downstream {
   capabilities: Record<string, unknown> = {};
   clientInfo: unknown;
+  /** The broker-side OAuth client id of the access token that opened or last used the session (audit). */
+  oauthClientId: string | undefined;
   protocolVersion = '2025-03-26';
   lastActivity = Date.now();
   openStreams = 0;

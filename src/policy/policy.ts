@@ -149,6 +149,11 @@ export class PersonPolicy {
     return { allowed: true, repository };
   }
 
+  /** `owner/repo` a call of `name` acts on, when the catalog can tell (for the audit). */
+  repositoryOf(name: string, args: unknown): string | undefined {
+    return repositoryOf(this.#entry(name), args);
+  }
+
   #entry(name: string): ToolEntry | undefined {
     return Object.hasOwn(this.catalog, name) ? this.catalog[name] : undefined;
   }

@@ -1,6 +1,6 @@
 /**
  * @module store/account
- * SQL for the account page's sign-in (migration 005): logins in progress and account sessions,
+ * SQL for the account page's sign-in (migration 006): logins in progress and account sessions,
  * both found by SHA-256 hashes of their secrets. Times in ms since the epoch.
  */
 import type { Db } from './db.js';

@@ -1,6 +1,6 @@
 /**
  * @module store/control
- * SQL for seeing and cutting connections (migration 004): grants with their last use, people and
+ * SQL for seeing and cutting connections (migration 005): grants with their last use, people and
  * clients as operators see them, blocks, the revocation queue that running brokers apply to open
  * MCP sessions, and small named broker values. Every write that revokes also queues its event in
  * the same transaction, so a running broker learns of it whichever process wrote it.

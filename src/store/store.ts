@@ -20,6 +20,8 @@ import type { ForgeTokenStore } from './forge-tokens-store.js';
 import { createForgeTokenStore } from './forge-tokens-store.js';
 import type { GrantStore } from './grants.js';
 import { createGrantStore } from './grants.js';
+import type { ToolCallStore } from './tool-calls.js';
+import { createToolCallStore } from './tool-calls.js';
 import type { TokenStore } from './tokens.js';
 import { createTokenStore } from './tokens.js';
 import type { TransactionStore } from './transactions.js';
@@ -33,6 +35,8 @@ export interface Store {
   readonly grants: GrantStore;
   readonly tokens: TokenStore;
   readonly forgeTokens: ForgeTokenStore;
+  /** The tool-call audit (`fjmcp-broker admin audit` reads it through `toolCalls.query`). */
+  readonly toolCalls: ToolCallStore;
   /** Seeing and cutting connections: grants' last use, blocks, the revocation queue (store/control.ts). */
   readonly control: ControlStore;
   /** The account page's sign-in and sessions (store/account.ts). */
@@ -57,6 +61,7 @@ export function sqliteStore(db: Db): Store {
     grants: createGrantStore(db),
     tokens: createTokenStore(db),
     forgeTokens: createForgeTokenStore(db),
+    toolCalls: createToolCallStore(db),
     control: createControlStore(db),
     account: createAccountStore(db),
     backup: async (path) => void (await db.backup(path)),

@@ -12,6 +12,7 @@ import { createPgForgeTokenStore } from './forge-tokens.js';
 import { createPgGrantStore } from './grants.js';
 import { createPgTokenStore } from './tokens.js';
 import { createPgTransactionStore } from './transactions.js';
+import { createPgToolCallStore } from './tool-calls.js';
 
 /**
  * Connects to `url` (`postgres://…`), migrates under the advisory lock, and returns the store.
@@ -27,6 +28,7 @@ export async function openPostgresStore(url: string): Promise<Store> {
     grants: createPgGrantStore(pool),
     tokens: createPgTokenStore(pool),
     forgeTokens: createPgForgeTokenStore(pool),
+    toolCalls: createPgToolCallStore(pool),
     control: createPgControlStore(pool),
     account: createPgAccountStore(pool),
     backup: async () => {

@@ -1,5 +1,5 @@
 /**
- * @module store/migrations/005-account
+ * @module store/migrations/006-account
  * The account page's own sign-in (through the forge, with the broker's OAuth application): a
  * login in progress (forge `state` and browser binding by SHA-256 hash, the PKCE verifier sealed)
  * and the short-lived account sessions (by SHA-256 hash of the cookie value). Times in ms.
@@ -7,7 +7,7 @@
 import type { Migration } from './index.js';
 
 export const migration: Migration = {
-  id: '005-account',
+  id: '006-account',
   sql: `
 CREATE TABLE account_logins (
   state_hash      TEXT PRIMARY KEY,

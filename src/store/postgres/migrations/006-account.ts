@@ -1,11 +1,11 @@
 /**
- * @module store/postgres/migrations/005-account
- * PostgreSQL twin of src/store/migrations/005-account.ts.
+ * @module store/postgres/migrations/006-account
+ * PostgreSQL twin of src/store/migrations/006-account.ts.
  */
 import type { Migration } from '../../migrations/index.js';
 
 export const migration: Migration = {
-  id: '005-account',
+  id: '006-account',
   sql: `
 CREATE TABLE account_logins (
   state_hash      TEXT PRIMARY KEY,

@@ -1,11 +1,11 @@
 /**
- * @module store/postgres/migrations/004-control
- * PostgreSQL twin of src/store/migrations/004-control.ts.
+ * @module store/postgres/migrations/005-control
+ * PostgreSQL twin of src/store/migrations/005-control.ts.
  */
 import type { Migration } from '../../migrations/index.js';
 
 export const migration: Migration = {
-  id: '004-control',
+  id: '005-control',
   sql: `
 ALTER TABLE oauth_grants ADD COLUMN last_used_at BIGINT;
 

@@ -1,5 +1,5 @@
 /**
- * @module store/migrations/004-control
+ * @module store/migrations/005-control
  * What operators and people need to see and cut connections (issue: account page, admin CLI):
  * when each grant was last used, people blocked by the operator, the queue of revocations that a
  * running broker applies to its open MCP sessions (written by `fjmcp-broker admin` or the
@@ -9,7 +9,7 @@
 import type { Migration } from './index.js';
 
 export const migration: Migration = {
-  id: '004-control',
+  id: '005-control',
   sql: `
 ALTER TABLE oauth_grants ADD COLUMN last_used_at INTEGER;
 

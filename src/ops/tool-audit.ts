@@ -1,0 +1,72 @@
+/**
+ * @module ops/tool-audit
+ * The tool-call audit: each record (store/tool-calls.ts shape) goes to the JSON log as an audit
+ * line (`event: "tool.call"`), to the store's `tool_calls` table, and to the metrics. A store
+ * failure is logged and never fails the call. Records older than the retention are deleted
+ * hourly. Never holds argument values, only their digest.
+ */
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import type { ToolCallRecord, ToolCallStore } from '../store/tool-calls.js';
+
+/** How often records past retention are deleted, ms. */
+export const AUDIT_REAP_INTERVAL_MS = 60 * 60_000;
+
+/** Distinct tool names labelled in the metrics; later ones count as `other`. */
+export const MAX_TOOL_LABELS = 500;
+
+export interface ToolAudit {
+  record(r: ToolCallRecord): void;
+  /** Deletes records past retention now. @returns how many. */
+  reap(): Promise<number>;
+  /** Resolves when every record handed over so far is written (tests, shutdown). */
+  flush(): Promise<void>;
+  stop(): void;
+}
+
+export function createToolAudit(deps: { log: Logger; metrics: Metrics; store: ToolCallStore; retentionDays: number; clock?: () => number }): ToolAudit {
+  const now = deps.clock ?? Date.now;
+  const auditLog = deps.log.child({ audit: true });
+  const calls = deps.metrics.counter('fjmcp_tool_calls_total', 'MCP tools/call requests, by tool and outcome (ok, tool_error, rpc_error, refused, rate_limited, timed_out, cancelled)', ['tool', 'outcome']);
+  const duration = deps.metrics.histogram('fjmcp_tool_call_duration_seconds', 'Time from a tools/call reaching the broker to its answer, seconds', ['outcome'], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]);
+  const refusals = deps.metrics.counter('fjmcp_policy_refusals_total', 'tools/call refused by the tool policy, by reason', ['reason']);
+  let pending = new Set<Promise<void>>();
+  // Tool names come from clients: a client inventing names must not grow the metrics without bound.
+  const labels = new Set<string>();
+  const toolLabel = (tool: string) => {
+    if (labels.has(tool)) return tool;
+    if (labels.size >= MAX_TOOL_LABELS || tool.length > 100) return 'other';
+    labels.add(tool);
+    return tool;
+  };
+
+  const reap = async () => {
+    const n = await deps.store.reap(now() - deps.retentionDays * 86_400_000);
+    if (n) deps.log.info({ deleted: n, retentionDays: deps.retentionDays }, 'tool-call audit records past retention deleted');
+    return n;
+  };
+  const timer = setInterval(() => void reap().catch((err: Error) => deps.log.error({ err: err.message }, 'tool-call audit reaping failed')), AUDIT_REAP_INTERVAL_MS);
+  timer.unref();
+
+  return {
+    record(r) {
+      auditLog.info({ event: 'tool.call', ...r, at: new Date(r.at).toISOString() }, 'tool.call');
+      calls.inc({ tool: toolLabel(r.tool), outcome: r.outcome });
+      duration.observe({ outcome: r.outcome }, r.durationMs / 1000);
+      if (r.outcome === 'refused') refusals.inc({ reason: r.reason ?? 'unknown' });
+      const p: Promise<void> = deps.store.insert(r).catch((err: Error) => {
+        deps.log.error({ err: err.message, tool: r.tool, person: r.personId }, 'tool-call audit record could not be stored (it is in this log)');
+      }).finally(() => pending.delete(p));
+      pending.add(p);
+    },
+    reap,
+    async flush() {
+      const now = pending;
+      pending = new Set(pending);
+      await Promise.all(now);
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * @module store/postgres/tool-calls
+ * PostgreSQL twin of store/tool-calls.ts: the tool-call audit.
+ */
+import type { ToolCallRecord, ToolCallStore } from '../tool-calls.js';
+import { changed, type PgPool } from './db.js';
+
+const COLS = `at, person_id AS "personId", login, client_id AS "clientId", client_name AS "clientName",
+  session_id AS "sessionId", tool, repository, args_sha256 AS "argsSha256", outcome, reason,
+  duration_ms AS "durationMs", result_bytes AS "resultBytes"`;
+
+export function createPgToolCallStore(pool: PgPool): ToolCallStore {
+  return {
+    async insert(r) {
+      await pool.query(
+        `INSERT INTO tool_calls (at, person_id, login, client_id, client_name, session_id, tool, repository, args_sha256, outcome, reason, duration_ms, result_bytes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [r.at, r.personId, r.login, r.clientId, r.clientName, r.sessionId, r.tool, r.repository, r.argsSha256, r.outcome, r.reason, r.durationMs, r.resultBytes],
+      );
+    },
+    async query(q = {}) {
+      const where: string[] = [];
+      const args: (string | number)[] = [];
+      const p = (v: string | number) => (args.push(v), `$${args.length}`);
+      if (q.since !== undefined) where.push(`at >= ${p(q.since)}`);
+      if (q.until !== undefined) where.push(`at < ${p(q.until)}`);
+      if (q.person !== undefined) where.push(`(person_id = ${p(q.person)} OR lower(login) = lower(${p(q.person)}))`);
+      if (q.tool !== undefined) where.push(`tool = ${p(q.tool)}`);
+      if (q.outcome !== undefined) where.push(`outcome = ${p(q.outcome)}`);
+      const sql = `SELECT ${COLS} FROM tool_calls ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ${p(q.limit ?? 1000)}`;
+      return (await pool.query<ToolCallRecord>(sql, args)).rows;
+    },
+    async reap(before) {
+      return changed(await pool.query('DELETE FROM tool_calls WHERE at < $1', [before]));
+    },
+  };
+}

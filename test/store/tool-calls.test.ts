@@ -1,0 +1,44 @@
+/**
+ * The tool-call audit table (store.toolCalls), on both engines: records keep every field (no
+ * argument values exist to keep), `query` filters by time, person (id or login, any case), tool
+ * and outcome, newest first, and `reap` deletes what is past retention only.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
+import type { ToolCallRecord } from '../../src/store/tool-calls.js';
+import { ENGINES } from '../support/stores.js';
+
+const T0 = 1_800_000_000_000;
+const rec = (at: number, over: Partial<ToolCallRecord> = {}): ToolCallRecord => ({
+  at, personId: '7', login: 'Alice', clientId: 'c1', clientName: 'Claude', sessionId: 's1', tool: 'issue__list',
+  repository: 'team/x', argsSha256: 'a'.repeat(64), outcome: 'ok', reason: null, durationMs: 12.5, resultBytes: 2048, ...over,
+});
+const opened: Store[] = [];
+afterEach(async () => {
+  for (const s of opened.splice(0)) await s.close();
+});
+
+describe.each(ENGINES)('tool_calls on $name', (engine) => {
+  it('stores records and queries them newest first with filters', async () => {
+    const s = await engine.open();
+    opened.push(s);
+    await s.toolCalls.insert(rec(T0));
+    await s.toolCalls.insert(rec(T0 + 1000, { tool: 'issue__create', outcome: 'refused', reason: 'read-only', repository: null }));
+    await s.toolCalls.insert(rec(T0 + 2000, { personId: '8', login: 'bob' }));
+    expect(await s.toolCalls.query()).toEqual([rec(T0 + 2000, { personId: '8', login: 'bob' }), rec(T0 + 1000, { tool: 'issue__create', outcome: 'refused', reason: 'read-only', repository: null }), rec(T0)]);
+    expect((await s.toolCalls.query({ person: 'alice' })).map((r) => r.at)).toEqual([T0 + 1000, T0]);
+    expect((await s.toolCalls.query({ person: '8' })).map((r) => r.at)).toEqual([T0 + 2000]);
+    expect((await s.toolCalls.query({ outcome: 'refused' })).map((r) => r.tool)).toEqual(['issue__create']);
+    expect((await s.toolCalls.query({ since: T0 + 1000, until: T0 + 2000 })).map((r) => r.at)).toEqual([T0 + 1000]);
+    expect((await s.toolCalls.query({ tool: 'issue__list', limit: 1 })).map((r) => r.at)).toEqual([T0 + 2000]);
+  });
+
+  it('reaps records older than the cut-off only', async () => {
+    const s = await engine.open();
+    opened.push(s);
+    await s.toolCalls.insert(rec(T0));
+    await s.toolCalls.insert(rec(T0 + 10));
+    expect(await s.toolCalls.reap(T0 + 10)).toBe(1);
+    expect((await s.toolCalls.query()).map((r) => r.at)).toEqual([T0 + 10]);
+  });
+});
