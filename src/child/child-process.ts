@@ -16,6 +16,7 @@ import { redactText } from '../ops/log.js';
 import { LineSplitter } from './line-splitter.js';
 import type { ChildSandbox, SpawnPlan } from './sandbox.js';
 import { StderrRing } from './stderr-ring.js';
+import { StdoutNoise } from './stdout-noise.js';
 
 export interface ChildSpawnOptions {
   command: string;
@@ -118,6 +119,7 @@ export class ChildProcess {
       fd3.end(plan.fd3);
     }
     const log = opts.log;
+    const noise = new StdoutNoise(log, this.pid);
     const splitter = new LineSplitter(
       opts.maxMessageBytes,
       (line) => {
@@ -125,7 +127,7 @@ export class ChildProcess {
         try {
           msg = JSON.parse(line);
         } catch {
-          log.warn({ pid: this.pid, line: redactText(line.slice(0, 200), opts.secrets) }, 'child wrote a non-JSON line to stdout; skipped');
+          noise.count(); // a child's stdout is data: counted, never logged
           return;
         }
         this.onMessage(msg);
@@ -146,6 +148,7 @@ export class ChildProcess {
       const finish = (code: number | null, signal: string | null) => {
         if (!this.#alive) return;
         this.#alive = false;
+        noise.flush();
         // Reap stragglers that the leader left in its group.
         signalGroup(this.pid, 'SIGKILL');
         liveGroups.delete(this.pid);

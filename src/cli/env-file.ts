@@ -14,6 +14,7 @@ export const IMAGE_SETTINGS: Readonly<Record<string, string>> = {
   FJMCP_LISTEN_HOST: '0.0.0.0',
   FJMCP_LISTEN_PORT: '8787',
   FJMCP_DATA_DIR: '/data',
+  FJMCP_CHILD_SANDBOX: 'required',
 };
 
 export interface RenderEnvOptions {

@@ -94,6 +94,8 @@ export function classify(req: Request, body: unknown): Inbound {
   // a 2026-07-28 body. The broker is the endpoint that executes the body, so the body decides;
   // only this exact pair is tolerated, every other disagreement is -32020.
   if (versionHeader === '2025-11-25' && claim === '2026-07-28') versionHeader = claim;
+  // Nothing claims 2026-07-28: the session path, without the SDK ladder's schema parsing.
+  if (claim === undefined && !isModernVersion(versionHeader)) return { kind: 'legacy' };
   const input = {
     httpMethod: req.method,
     protocolVersionHeader: versionHeader,
@@ -105,7 +107,6 @@ export function classify(req: Request, body: unknown): Inbound {
   if (route.kind === 'legacy') return { kind: 'legacy' };
   const id = isObject(body) && (typeof body.id === 'string' || typeof body.id === 'number') ? body.id : null;
   if (route.kind === 'reject') {
-    if (claim === undefined && !isModernVersion(versionHeader)) return { kind: 'legacy' };
     return { kind: 'reject', response: rpcErrorResponse(route.httpStatus, id, route.code, route.message, route.data) };
   }
   const version = route.classification.revision ?? (typeof claim === 'string' ? claim : versionHeader);

@@ -98,6 +98,24 @@ describe('tool policy with the real gitea-mcp child (issue 11)', () => {
     expect(log).not.toContain('should not exist');
   });
 
+  it('the metrics show the calls by tool and outcome, and the policy refusals', async () => {
+    const text = await (await fetch(`${broker.url}/metrics`)).text();
+    expect(text).toMatch(/fjmcp_tool_calls_total\{tool="issue__list",outcome="ok"\} [3-9]/);
+    expect(text).toMatch(/fjmcp_tool_calls_total\{tool="issue__create",outcome="refused"\} 1/);
+    expect(text).toMatch(/fjmcp_policy_refusals_total\{reason="read-only"\} 1/);
+    expect(text).toMatch(/fjmcp_tool_call_duration_seconds_count\{outcome="ok"\} \d+/);
+  });
+
+  it('the broker log holds no child stdout content (the npm child prints user objects and emails)', async () => {
+    // A repeated GET hits the child's HTTP cache, whose logger prints the cached user object (email
+    // included, ANSI-coloured) to stdout.
+    for (let i = 0; i < 2; i++) await carol.client.callTool({ name: 'user__get_my_userinfo', arguments: {} });
+    await expect.poll(() => broker.logLines.some((l) => l.includes('wrote non-JSON lines to stdout')), { timeout: 10_000 }).toBe(true);
+    const log = broker.logLines.join('\n');
+    expect(log).not.toContain('@example.test'); // the test bed's users' email addresses
+    expect(log).not.toContain('\\u001b['); // the child's coloured debug output
+  });
+
   it('a bad policy reload is refused and the old policy stays; a good one is applied and announced with tools/list_changed', async () => {
     let changed = 0;
     carol.client.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++);
