@@ -26,6 +26,8 @@ import { createToolAudit, type ToolAudit } from './ops/tool-audit.js';
 import { ToolGate } from './mcp/tool-gate.js';
 import { DEFAULT_SERVER, resolveServers, type McpServer } from './child/servers.js';
 import { createServerRelays } from './mcp/server-relays.js';
+import { Sealer } from './lib/crypto.js';
+import { loadSessionIdKey, startControlLoop, type ControlLoop } from './ops/control.js';
 
 export interface AppContext {
   config: Config;
@@ -47,6 +49,8 @@ export interface AppContext {
   tools: ToolGate;
   /** The MCP servers served (`/mcp` first, then the policy file's `servers` at `/mcp/<name>`). */
   servers: readonly McpServer[];
+  /** Applies revocations and blocks (from any process) to open sessions; see ops/control.ts. */
+  control: ControlLoop;
 }
 
 /** Optional replacements, for tests; each defaults to the production part. */
@@ -97,13 +101,15 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const toolAudit = createToolAudit({ log, metrics, store: store.toolCalls, retentionDays: config.audit.retentionDays, clock });
   const gate = (server: string) => new ToolGate({ policy, audit: toolAudit, clock, rate: { perMin: config.rateLimits.mcpPerMin, burst: config.rateLimits.mcpBurst }, maxBodyBytes: config.mcp.maxBodyBytes, server });
   const tools = gate(DEFAULT_SERVER);
+  const sessionIdKey = await loadSessionIdKey(store, new Sealer(config.encryptionKeys), config.encryptionKeys[0]!, clock, log);
   const relay = createServerRelays({
-    config, log, audit, metrics, servers, sandbox, forgeUrl: config.forge.url.href.replace(/\/+$/, ''),
+    config, log, audit, metrics, servers, sandbox, forgeUrl: config.forge.url.href.replace(/\/+$/, ''), sessionIdKey,
     toolsFor: (server) => (server === DEFAULT_SERVER ? tools : gate(server)),
   });
   const health = createHealth({ store, forge, clock, childSandbox: sandbox });
   as.start();
-  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy, toolAudit, tools, servers };
+  const control = await startControlLoop({ store, relay, log, clock });
+  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy, toolAudit, tools, servers, control };
 }
 
 /**
@@ -111,6 +117,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
  * process group is stopped), the authorization server's timers stop, the store closes.
  */
 export async function closeContext(ctx: AppContext, graceMs: number): Promise<void> {
+  ctx.control.stop();
   await ctx.relay.shutdown(graceMs);
   ctx.as.stop();
   ctx.toolAudit.stop();

@@ -7,7 +7,7 @@
  * bearer check from the token's RFC 8707 audience). With only the server at `/mcp` this is that
  * server's relay, exactly as before.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Gauge } from 'prom-client';
 import { ChildPool } from '../child/child-pool.js';
 import type { ChildSandbox } from '../child/sandbox.js';
@@ -18,7 +18,8 @@ import type { Audit } from '../ops/audit.js';
 import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
 import { RPC, httpRpcError } from './protocol.js';
-import { createRelay, type Relay } from './relay.js';
+import { createRelay, type LiveSession, type Relay } from './relay.js';
+import { sessionIdKeyFrom } from './session-id.js';
 import type { ToolGate } from './tool-gate.js';
 
 export interface ServerRelaysDeps {
@@ -33,6 +34,8 @@ export interface ServerRelaysDeps {
   forgeUrl: string;
   /** The tool gate (policy, audit) of each server. */
   toolsFor(server: string): ToolGate | undefined;
+  /** The session-id key of the server at `/mcp` (ops/control.ts); the others' are derived from it. */
+  sessionIdKey?: Buffer;
 }
 
 /** The relay of every server, and the one in front that routes by `Principal.server`. */
@@ -42,12 +45,12 @@ export interface ServerRelays extends Relay {
 }
 
 /**
- * The session-id key of a server other than `/mcp`: its own, so a session id minted at one
- * server never re-attaches at another (mcp/session-id.ts binds ids to a person, not a server).
+ * The session-id key of a server other than `/mcp`: its own, derived from the broker's, so a
+ * session id minted at one server never re-attaches at another (mcp/session-id.ts binds ids to a
+ * person, not to a server).
  */
-function sessionKeyOf(config: Config, server: string): Buffer[] {
-  const first = config.encryptionKeys[0];
-  return first ? [createHmac('sha256', first).update(`fjmcp mcp server ${server}`).digest()] : [];
+function sessionKeyOf(key: Buffer, server: string): Buffer {
+  return createHmac('sha256', key).update(`fjmcp mcp-session-id server ${server}`).digest();
 }
 
 /**
@@ -83,13 +86,15 @@ export function createServerRelays(deps: ServerRelaysDeps): ServerRelays {
   const relays = new Map<string, Relay>();
   for (const s of servers) {
     const isDefault = s.name === DEFAULT_SERVER;
-    const cfg: Config = isDefault ? config : { ...config, child: s.child, encryptionKeys: sessionKeyOf(config, s.name) };
+    const cfg: Config = isDefault ? config : { ...config, child: s.child };
+    const baseKey = deps.sessionIdKey ?? sessionIdKeyFrom(config.encryptionKeys[0] ?? randomBytes(32));
+    const sessionIdKey = isDefault ? deps.sessionIdKey : sessionKeyOf(baseKey, s.name);
     const sLog = isDefault ? log : log.child({ server: s.name });
     const sAudit: Audit = isDefault ? audit : (event, fields) => audit(event, { ...fields, server: s.name });
     const metrics = several ? summingGauges(deps.metrics) : deps.metrics;
     const pool = new ChildPool({ config: cfg, log: sLog, audit: sAudit, metrics, forgeUrl: deps.forgeUrl, sandbox: deps.sandbox });
     const tools = deps.toolsFor(s.name);
-    relays.set(s.name, createRelay({ config: cfg, log: sLog, audit: sAudit, metrics, pool, ...(tools ? { tools } : {}) }));
+    relays.set(s.name, createRelay({ config: cfg, log: sLog, audit: sAudit, metrics, pool, ...(tools ? { tools } : {}), ...(sessionIdKey ? { sessionIdKey } : {}) }));
   }
   const all = [...relays.values()];
   return {
@@ -102,6 +107,19 @@ export function createServerRelays(deps: ServerRelaysDeps): ServerRelays {
     },
     async shutdown(graceMs) {
       await Promise.all(all.map((r) => r.shutdown(graceMs)));
+    },
+    sessions() {
+      const out: LiveSession[] = [];
+      for (const [name, r] of relays) for (const s of r.sessions()) out.push(name === DEFAULT_SERVER ? s : { ...s, server: name });
+      return out;
+    },
+    childrenOf() {
+      return [...new Set(all.flatMap((r) => r.childrenOf()))];
+    },
+    async cut(match, reason, stopChild) {
+      // A person revoked or blocked loses every server's sessions and children at once.
+      const n = await Promise.all(all.map((r) => r.cut(match, reason, stopChild)));
+      return n.reduce((a, b) => a + b, 0);
     },
     stats() {
       const out = { children: 0, sessions: 0, inFlight: 0 };

@@ -38,6 +38,20 @@ export function bearerChallenge(ctx: Pick<AsContext, 'config'>, err?: ChallengeE
   });
 }
 
+/** A grant's last use is written at most this often, ms. */
+export const GRANT_TOUCH_INTERVAL_MS = 60_000;
+const touched = new WeakMap<AsContext, Map<string, number>>();
+
+/** Records the grant's use in the store, at most once per {@link GRANT_TOUCH_INTERVAL_MS}; never fails the request. */
+function touchGrant(ctx: AsContext, grantId: string, now: number): void {
+  let seen = touched.get(ctx);
+  if (!seen) touched.set(ctx, (seen = new Map()));
+  if (now - (seen.get(grantId) ?? 0) < GRANT_TOUCH_INTERVAL_MS) return;
+  seen.set(grantId, now);
+  if (seen.size > 10_000) for (const [id, at] of seen) if (now - at >= GRANT_TOUCH_INTERVAL_MS) seen.delete(id);
+  ctx.control.touchGrant(grantId, now).catch((err: unknown) => ctx.log.warn({ err }, 'recording a grant\'s last use failed'));
+}
+
 /**
  * @param resource the protected resource requested (the MCP URL of the server the request is
  *   for); default: `/mcp`. A token is accepted only for its own audience (RFC 8707).
@@ -66,6 +80,9 @@ export async function authenticateBearer(ctx: AsContext, req: Request, resource:
   if (row.expiresAt <= now) return invalid('the access token expired');
   // RFC 8707 audience: a token for any other resource is not accepted here.
   if (row.resource !== resource) return invalid('the access token was issued for another resource');
+  // Blocked by the operator (fjmcp-broker admin block): refused from the next request on.
+  if (await ctx.control.isBlocked(row.grant.personId, row.grant.login)) return invalid('this account is blocked on this broker by its operator');
+  touchGrant(ctx, row.grantId, now);
   let forge: { accessToken: string; expiresAt: number };
   try {
     forge = await ctx.forgeTokens.current(row.grant.personId);
