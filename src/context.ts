@@ -19,13 +19,12 @@ import type { FetchLike } from './upstream/forge-http.js';
 import { createForgeTokens } from './upstream/forge-tokens.js';
 import type { ForgeClient, ForgeTokens } from './upstream/types.js';
 import { createAuthorizationServer, type AuthorizationServer } from './oauth/authorization-server.js';
-import type { Relay } from './mcp/relay.js';
 import { createChildSandbox } from './child/sandbox.js';
 import { PolicyService } from './policy/policy-service.js';
 import { createToolAudit, type ToolAudit } from './ops/tool-audit.js';
 import { ToolGate } from './mcp/tool-gate.js';
 import { DEFAULT_SERVER, resolveServers, type McpServer } from './child/servers.js';
-import { createServerRelays } from './mcp/server-relays.js';
+import { createServerRelays, type ServerRelays } from './mcp/server-relays.js';
 import { Sealer } from './lib/crypto.js';
 import { loadSessionIdKey, startControlLoop, type ControlLoop } from './ops/control.js';
 
@@ -39,7 +38,8 @@ export interface AppContext {
   forge: ForgeClient;
   forgeTokens: ForgeTokens;
   as: AuthorizationServer;
-  relay: Relay;
+  /** Every server's relay, routing by the token's server (mcp/server-relays.ts). */
+  relay: ServerRelays;
   health: Health;
   /** The tool policy in force (reloaded on SIGHUP by main.ts). */
   policy: PolicyService;
