@@ -95,7 +95,6 @@ export const PolicyFileSchema = z
       .record(
         z.string().regex(SERVER_NAME, 'a server name: lower-case letters, digits and "-", e.g. robot').refine((n) => n !== DEFAULT_SERVER, `"${DEFAULT_SERVER}" is the server at /mcp`),
         Server,
-        { error: 'a map of server names to servers' },
       )
       .optional(),
     rules: z.array(Rule, { error: 'a list of rules' }),
@@ -170,6 +169,8 @@ function formatPath(path: readonly (string | number | symbol)[]): string {
 }
 
 function describe(issue: z.core.$ZodIssue): string {
+  // A server name that is not one (zod reports the key's own problem inside).
+  if (issue.code === 'invalid_key') return issue.issues.map((i) => i.message).join('; ');
   if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
   if (issue.code === 'invalid_type') {
     const msg = issue.message.startsWith('Invalid input') ? `expected ${issue.expected}` : `expected ${issue.message}`;
