@@ -150,6 +150,10 @@ describe('two MCP servers behind one broker (issue 15)', () => {
     expect(lines.some((l) => l.includes('"tool":"get-env"') && l.includes('"server":"everything"'))).toBe(true);
     expect(lines.some((l) => l.includes('"tool":"user__get_my_userinfo"') && l.includes('"server":"default"'))).toBe(true);
     expect(broker.logLines.some((l) => l.includes('"event":"child.started"') && l.includes('"server":"everything"'))).toBe(true);
+    let out = '';
+    expect(await runAdmin(['audit', '--server', 'everything'], broker.env, { stdout: { write: (x: string) => (out += x) }, stderr: { write: (x: string) => (out += x) } })).toBe(0);
+    const listed = out.trim().split('\n').map((l) => JSON.parse(l) as { tool: string; server: string });
+    expect(listed.map((r) => [r.tool, r.server]).sort()).toEqual([['echo', 'everything'], ['get-env', 'everything'], ['toggle-simulated-logging', 'everything']]);
     // The tool result (alice's forge token, printed by get-env) is never logged.
     const env = JSON.parse(toolText(await atEverything.client.callTool({ name: 'get-env', arguments: {} }))) as Record<string, string>;
     expect(broker.logLines.join('\n')).not.toContain(env.EVERYTHING_TOKEN);
