@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { runAdmin } from '../../src/cli/admin.js';
 import { authorizeUrl, pkcePair, registerTestClient, type ManualClient } from '../support/broker-consent.js';
 import { startBroker, type TestBroker } from '../support/broker.js';
 import { artifactPath, launchChromium } from '../support/chromium.js';
@@ -167,6 +168,21 @@ describe('account page', () => {
       await ctx.close();
     }
   }, 120_000);
+
+  it('admin grants lists a personal access token and admin revoke --grant cuts it: 401 at its next request, its stream closes', async () => {
+    const alice = (await broker.running.ctx.store.control.findPerson('alice'))!;
+    const pat = await broker.running.ctx.account.createPersonalToken({ ...alice, csrf: '', expiresAt: 0 }, 'nightly job', 30);
+    const script = await rawSession(broker.mcpUrl, pat.token);
+    expect(await works(script)).toBe(true);
+    const stream = await script.openStream();
+    const out: string[] = [];
+    const io = { stdout: { write: (t: string) => void out.push(t) }, stderr: { write: (t: string) => void out.push(t) } };
+    expect(await runAdmin(['grants', '--person', 'alice'], broker.env, io)).toBe(0);
+    expect(out.join('')).toMatch(new RegExp(`${pat.id}.*Personal access token`));
+    expect(await runAdmin(['revoke', '--grant', pat.id], broker.env, io)).toBe(0);
+    expect((await script.call('tools/list')).status).toBe(401);
+    expect(await Promise.race([stream.ended, within(5_000)])).not.toBe('timeout');
+  }, 60_000);
 
   it('is linked from / and from the consent page', async () => {
     const home = await fetch(`${broker.url}/`, { headers: { accept: 'text/html' } });
