@@ -25,6 +25,8 @@ import { createChildSandbox } from './child/sandbox.js';
 import { PolicyService } from './policy/policy-service.js';
 import { createToolAudit, type ToolAudit } from './ops/tool-audit.js';
 import { ToolGate } from './mcp/tool-gate.js';
+import { Sealer } from './lib/crypto.js';
+import { loadSessionIdKey, startControlLoop, type ControlLoop } from './ops/control.js';
 
 export interface AppContext {
   config: Config;
@@ -44,6 +46,8 @@ export interface AppContext {
   toolAudit: ToolAudit;
   /** Tool policy, per-person rate limit and audit around MCP calls. */
   tools: ToolGate;
+  /** Applies revocations and blocks (from any process) to open sessions; see ops/control.ts. */
+  control: ControlLoop;
 }
 
 /** Optional replacements, for tests; each defaults to the production part. */
@@ -92,10 +96,12 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const pool = new ChildPool({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, ''), sandbox });
   const toolAudit = createToolAudit({ log, metrics, store: store.toolCalls, retentionDays: config.audit.retentionDays, clock });
   const tools = new ToolGate({ policy, audit: toolAudit, clock, rate: { perMin: config.rateLimits.mcpPerMin, burst: config.rateLimits.mcpBurst }, maxBodyBytes: config.mcp.maxBodyBytes });
-  const relay = createRelay({ config, log, audit, metrics, pool, tools });
+  const sessionIdKey = await loadSessionIdKey(store, new Sealer(config.encryptionKeys), config.encryptionKeys[0]!, clock, log);
+  const relay = createRelay({ config, log, audit, metrics, pool, tools, sessionIdKey });
   const health = createHealth({ store, forge, clock, childSandbox: sandbox });
   as.start();
-  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy, toolAudit, tools };
+  const control = await startControlLoop({ store, relay, log, clock });
+  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy, toolAudit, tools, control };
 }
 
 /**
@@ -103,6 +109,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
  * process group is stopped), the authorization server's timers stop, the store closes.
  */
 export async function closeContext(ctx: AppContext, graceMs: number): Promise<void> {
+  ctx.control.stop();
   await ctx.relay.shutdown(graceMs);
   ctx.as.stop();
   ctx.toolAudit.stop();

@@ -10,6 +10,7 @@ import { startServer } from './server.js';
 import { PolicyFileError } from './policy/policy-file.js';
 import { runInit } from './cli/init.js';
 import { runMigrateStore } from './cli/migrate-store.js';
+import { runAdmin } from './cli/admin.js';
 import { PACKAGE } from './version.js';
 
 const USAGE = `${PACKAGE.name} ${PACKAGE.version}
@@ -17,6 +18,7 @@ Usage:
   fjmcp-broker serve        run the broker (settings from the environment, below)
   fjmcp-broker init --help  register the broker on a forge and write an env file
   fjmcp-broker migrate-store --help  copy the SQLite store into PostgreSQL (moving to replicas)
+  fjmcp-broker admin --help see and cut connections on the store of a running broker
   fjmcp-broker --version
   fjmcp-broker --help
 
@@ -35,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'init') return runInit(rest, process.env, { stdout: process.stdout, stderr: process.stderr });
   if (cmd === 'migrate-store') return runMigrateStore(rest, process.env, { stdout: process.stdout, stderr: process.stderr });
+  if (cmd === 'admin') return runAdmin(rest, process.env, { stdout: process.stdout, stderr: process.stderr });
   if (cmd !== 'serve') {
     process.stderr.write(`unknown command ${JSON.stringify(cmd)}; see fjmcp-broker --help\n`);
     return 2;

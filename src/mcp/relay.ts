@@ -30,6 +30,25 @@ export interface RelayDeps {
   forgeUrl?: string;
   /** Tool policy and tool-call audit (src/mcp/tool-gate.ts). */
   tools?: ToolGate;
+  /**
+   * The key that binds `Mcp-Session-Id` values to people (mcp/session-id.ts): stable across
+   * encryption key rotations (kept sealed in the store, see ops/control.ts). Default: derived
+   * from the first encryption key, as before.
+   */
+  sessionIdKey?: Buffer;
+}
+
+/** An open MCP session as operators and people see it. */
+export interface LiveSession {
+  id: string;
+  personId: string;
+  login: string;
+  /** The OAuth client and grant of the request that opened (or re-attached) the session. */
+  clientId: string;
+  grantId: string;
+  openedAt: number;
+  lastActivity: number;
+  openStreams: number;
 }
 
 export interface Relay {
@@ -43,6 +62,16 @@ export interface Relay {
   shutdown(graceMs: number): Promise<void>;
   /** Child processes running (draining ones included), sessions known, requests awaiting a child. */
   stats(): { children: number; sessions: number; inFlight: number };
+  /** The open sessions of this process. */
+  sessions(): LiveSession[];
+  /** Person ids whose child runs in this process. */
+  childrenOf(): string[];
+  /**
+   * Closes at once the open sessions (their SSE streams end, in-flight calls are cancelled) of
+   * the person, or of the grants named; with `stopChild` the person's child stops too.
+   * Used when a grant, client or person is revoked or blocked. @returns sessions closed.
+   */
+  cut(match: { personId?: string; grantIds?: readonly string[] }, reason: string, stopChild?: boolean): Promise<number>;
 }
 
 /** The error a call still running at the end of the shutdown grace gets (code -32002). */
@@ -70,7 +99,9 @@ export function createRelay(deps: RelayDeps): Relay {
   const idleMs = config.child.idleS * 1000;
   const persons = new Map<string, Person>();
   const sessions = new Map<string, Session>();
-  const ids = createSessionIdMinter(config.encryptionKeys[0]);
+  const ids = deps.sessionIdKey ? createSessionIdMinter(deps.sessionIdKey, true) : createSessionIdMinter(config.encryptionKeys[0]);
+  /** Who opened each session (session id → client, grant, when). */
+  const owners = new Map<string, { clientId: string; grantId: string; openedAt: number }>();
   let closing = false;
   /**
    * Ids of sessions the client ended with DELETE: 404 afterwards (MCP 2025-11-25
@@ -91,6 +122,7 @@ export function createRelay(deps: RelayDeps): Relay {
     onClosed: (s) => {
       if (s.terminatedByClient) remember(terminated, s.id);
       sessions.delete(s.id);
+      owners.delete(s.id);
       person.sessions.delete(s);
       gSessions.set(sessions.size);
       person.release(s);
@@ -116,7 +148,7 @@ export function createRelay(deps: RelayDeps): Relay {
     return person;
   }
 
-  function newSession(person: Person, id: string): Session | Response {
+  function newSession(person: Person, id: string, p: Principal): Session | Response {
     if (person.sessions.size >= config.mcp.maxSessionsPerPerson) {
       // The oldest idle session goes first; with none idle the new one is refused.
       const victim = [...person.sessions].filter((s) => person.inFlightOf(s) === 0 && s.openStreams === 0).sort((a, b) => a.lastActivity - b.lastActivity)[0];
@@ -125,13 +157,14 @@ export function createRelay(deps: RelayDeps): Relay {
     }
     const s = new Session(id, person, hooks(person), log, config.mcp.maxBodyBytes);
     sessions.set(id, s);
+    owners.set(id, { clientId: p.clientId, grantId: p.grantId, openedAt: Date.now() });
     person.sessions.add(s);
     gSessions.set(sessions.size);
     return s;
   }
 
   /** The session for `id`: known and the person's; or re-attached if minted for this person; else 404. */
-  async function sessionFor(req: Request, person: Person, id: string): Promise<Session | Response> {
+  async function sessionFor(req: Request, person: Person, id: string, p: Principal): Promise<Session | Response> {
     const known = sessions.get(id);
     if (known && known.personId !== person.personId) {
       audit('request.refused', { personId: person.personId, login: person.login, reason: 'mcp-session-of-another-person' });
@@ -141,7 +174,7 @@ export function createRelay(deps: RelayDeps): Relay {
     if (terminated.has(id) || !ids.belongsTo(id, person.personId)) return notFound();
     const header = req.headers.get('mcp-protocol-version');
     if (header && !ACCEPTED_HEADER_VERSIONS.includes(header)) return httpRpcError(400, -32000, `Bad Request: Unsupported protocol version: ${header}`);
-    const s = newSession(person, id);
+    const s = newSession(person, id, p);
     if (s instanceof Response) return s;
     await s.reattach(header ?? '2025-03-26', ids.capabilities(id));
     log.info({ person: person.personId, session: id }, 'unknown session id of this person re-attached');
@@ -182,7 +215,7 @@ export function createRelay(deps: RelayDeps): Relay {
       const init = msgs.find((m) => m && typeof m === 'object' && (m as { method?: unknown }).method === 'initialize') as { params?: { capabilities?: unknown } } | undefined;
       if (init) {
         const caps = init.params?.capabilities;
-        const s = newSession(person, ids.mint(person.personId, caps && typeof caps === 'object' ? caps as Record<string, unknown> : {}));
+        const s = newSession(person, ids.mint(person.personId, caps && typeof caps === 'object' ? caps as Record<string, unknown> : {}), principal);
         if (!(s instanceof Response)) s.oauthClientId = principal.clientId;
         return s instanceof Response ? s : s.handle(req, parsed);
       }
@@ -190,7 +223,7 @@ export function createRelay(deps: RelayDeps): Relay {
       return httpRpcError(405, RPC.INVALID_REQUEST, 'Method not allowed', { allow: 'GET, POST, DELETE' });
     }
     if (!sid) return httpRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-    const s = await sessionFor(req, person, sid);
+    const s = await sessionFor(req, person, sid, principal);
     if (!(s instanceof Response)) s.oauthClientId = principal.clientId;
     return s instanceof Response ? s : s.handle(req, parsed);
   }
@@ -281,5 +314,33 @@ export function createRelay(deps: RelayDeps): Relay {
     return { children: pool.running, sessions: sessions.size, inFlight };
   }
 
-  return { handle, shutdown, stats };
+  function liveSessions(): LiveSession[] {
+    return [...sessions.values()].map((s) => {
+      const o = owners.get(s.id);
+      const person = persons.get(s.personId);
+      return { id: s.id, personId: s.personId, login: person?.login ?? '', clientId: o?.clientId ?? '', grantId: o?.grantId ?? '', openedAt: o?.openedAt ?? s.lastActivity, lastActivity: s.lastActivity, openStreams: s.openStreams };
+    });
+  }
+
+  async function cut(match: { personId?: string; grantIds?: readonly string[] }, reason: string, stopChild = false): Promise<number> {
+    const grants = new Set(match.grantIds ?? []);
+    const victims = [...sessions.values()].filter((s) => s.personId === match.personId || grants.has(owners.get(s.id)?.grantId ?? ''));
+    await Promise.all(victims.map((s) => s.close()));
+    if (victims.length) log.info({ sessions: victims.length, reason }, 'MCP sessions closed');
+    const person = match.personId ? persons.get(match.personId) : undefined;
+    if (stopChild && person) {
+      await person.stopChildren(reason);
+      if (person.sessions.size === 0) persons.delete(person.personId);
+    }
+    return victims.length;
+  }
+
+  return {
+    handle,
+    shutdown,
+    stats,
+    sessions: liveSessions,
+    childrenOf: () => [...persons.values()].filter((p) => p.link || p.draining.size).map((p) => p.personId),
+    cut,
+  };
 }

@@ -47,9 +47,21 @@ export interface SessionIdMinter {
   capabilities(id: string): Record<string, unknown>;
 }
 
-/** @param secret key material (the first encryption key); a label separates it from sealing. */
-export function createSessionIdMinter(secret: Buffer | undefined): SessionIdMinter {
-  const key = createHmac('sha256', secret ?? randomBytes(32)).update('fjmcp mcp-session-id v1').digest();
+/**
+ * The HMAC key derived from key material; a label separates it from sealing. Brokers before the
+ * stable session-id key derived it from the first encryption key; ops/control.ts stores exactly
+ * that value once, so session ids minted before survive the upgrade and every later rotation.
+ */
+export function sessionIdKeyFrom(secret: Buffer): Buffer {
+  return createHmac('sha256', secret).update('fjmcp mcp-session-id v1').digest();
+}
+
+/**
+ * @param secret key material (the first encryption key), or with `derived` the HMAC key itself
+ *   ({@link sessionIdKeyFrom}, as stored by the broker).
+ */
+export function createSessionIdMinter(secret: Buffer | undefined, derived = false): SessionIdMinter {
+  const key = derived && secret ? secret : sessionIdKeyFrom(secret ?? randomBytes(32));
   const mac = (material: string) => createHmac('sha256', key).update(material).digest('base64url').slice(0, MAC_CHARS);
   const SHAPE = /^([A-Za-z0-9_-]{24})(?:\.([0-9a-z]{2}))?\.([A-Za-z0-9_-]{22})$/;
   return {

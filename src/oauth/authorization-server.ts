@@ -92,6 +92,7 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
     transactions: store.transactions,
     grants: store.grants,
     tokens: store.tokens,
+    control: store.control,
     registry: createClientRegistry({ store: clients, cimdFetch: deps.cimdFetch ?? guardedFetch, log, now }),
     sealer: new Sealer(config.encryptionKeys),
     forge: deps.forge,
@@ -136,7 +137,8 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
       if (!subscribed) {
         subscribed = true;
         deps.forgeTokens.onGrantEnded(async (personId) => {
-          const ids = await ctx.grants.revokeForPerson(personId, 'forge grant ended', now());
+          // Through the revocation queue, so the person's open sessions close and the child stops.
+          const ids = await ctx.control.revokePerson(personId, 'forge grant ended', now());
           for (const grantId of ids) ctx.audit('grant.revoked', { personId, grantId, reason: 'forge grant ended' });
         });
       }

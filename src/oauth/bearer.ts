@@ -35,6 +35,20 @@ export function bearerChallenge(ctx: Pick<AsContext, 'config'>, err?: ChallengeE
   });
 }
 
+/** A grant's last use is written at most this often, ms. */
+export const GRANT_TOUCH_INTERVAL_MS = 60_000;
+const touched = new WeakMap<AsContext, Map<string, number>>();
+
+/** Records the grant's use in the store, at most once per {@link GRANT_TOUCH_INTERVAL_MS}; never fails the request. */
+function touchGrant(ctx: AsContext, grantId: string, now: number): void {
+  let seen = touched.get(ctx);
+  if (!seen) touched.set(ctx, (seen = new Map()));
+  if (now - (seen.get(grantId) ?? 0) < GRANT_TOUCH_INTERVAL_MS) return;
+  seen.set(grantId, now);
+  if (seen.size > 10_000) for (const [id, at] of seen) if (now - at >= GRANT_TOUCH_INTERVAL_MS) seen.delete(id);
+  ctx.control.touchGrant(grantId, now).catch((err: unknown) => ctx.log.warn({ err }, 'recording a grant\'s last use failed'));
+}
+
 /** @returns the principal, or the Response to send instead (401/400 challenge, 503 forge unavailable). */
 export async function authenticateBearer(ctx: AsContext, req: Request): Promise<Principal | Response> {
   const url = new URL(req.url);
@@ -58,6 +72,9 @@ export async function authenticateBearer(ctx: AsContext, req: Request): Promise<
   if (row.expiresAt <= now) return invalid('the access token expired');
   // RFC 8707 audience: a token for any other resource is not accepted here.
   if (row.resource !== ctx.config.mcpUrl) return invalid('the access token was issued for another resource');
+  // Blocked by the operator (fjmcp-broker admin block): refused from the next request on.
+  if (await ctx.control.isBlocked(row.grant.personId, row.grant.login)) return invalid('this account is blocked on this broker by its operator');
+  touchGrant(ctx, row.grantId, now);
   let forge: { accessToken: string; expiresAt: number };
   try {
     forge = await ctx.forgeTokens.current(row.grant.personId);

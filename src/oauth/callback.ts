@@ -52,6 +52,10 @@ export async function forgeCallback(
       ctx.audit('signin.refused', { clientId: tx.clientId, personId: identity.id, login: identity.login, reason: 'not on the allowlist' });
       return fail(new OAuthError('access_denied', 'this forge account is not allowed to use this broker'));
     }
+    if (await ctx.control.isBlocked(identity.id, identity.login)) {
+      ctx.audit('signin.refused', { clientId: tx.clientId, personId: identity.id, login: identity.login, reason: 'blocked by the operator' });
+      throw new OAuthError('access_denied', `The forge account ${identity.login} is blocked on this broker by its operator, so it cannot connect AI assistants here. Ask the broker's operator if you think this is wrong.`, { status: 403 });
+    }
     await ctx.forgeTokens.save(identity, tokens);
     const now = ctx.now();
     const code = newAuthorizationCode();
@@ -68,6 +72,7 @@ export async function forgeCallback(
     u.searchParams.set('iss', ctx.config.issuer);
     return { location: u.href, txId: tx.id };
   } catch (err) {
+    if (err instanceof OAuthError) throw err; // a page for the person, not a redirect (blocked)
     if (err instanceof ForgeGrantEndedError) {
       ctx.log.warn({ err: err.message, clientId: tx.clientId }, 'forge refused the code exchange or identity call');
       return fail(new OAuthError('access_denied', 'the forge refused the sign-in'));

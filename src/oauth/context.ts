@@ -8,6 +8,7 @@ import type { Sealer } from '../lib/crypto.js';
 import type { Audit } from '../ops/audit.js';
 import type { Logger } from '../ops/log.js';
 import type { ClientStore } from '../store/clients.js';
+import type { ControlStore } from '../store/control.js';
 import type { GrantStore } from '../store/grants.js';
 import type { TokenStore } from '../store/tokens.js';
 import type { TransactionStore } from '../store/transactions.js';
@@ -21,6 +22,8 @@ export interface AsContext {
   transactions: TransactionStore;
   grants: GrantStore;
   tokens: TokenStore;
+  /** Blocks, grants' last use, revocations that close open sessions (store/control.ts). */
+  control: ControlStore;
   registry: ClientRegistry;
   sealer: Sealer;
   forge: ForgeClient;

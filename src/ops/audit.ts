@@ -9,7 +9,7 @@ import type { Logger } from './log.js';
 export type AuditEvent =
   | 'client.registered' | 'consent.approved' | 'consent.denied' | 'signin.completed' | 'signin.refused'
   | 'token.issued' | 'token.refreshed' | 'token.revoked' | 'grant.revoked' | 'family.revoked' | 'code.replayed'
-  | 'forge.refreshed' | 'forge.grant_ended' | 'forge.client_refused' | 'child.started' | 'child.stopped' | 'request.refused';
+  | 'forge.refreshed' | 'forge.grant_ended' | 'forge.client_refused' | 'account.signed_in' | 'child.started' | 'child.stopped' | 'request.refused';
 
 export interface Audit {
   (event: AuditEvent, fields: Record<string, string | number | boolean | undefined>): void;

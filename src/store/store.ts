@@ -12,6 +12,8 @@
  * New tables add a sub-store here with the same rule.
  */
 import type { ClientStore } from './clients.js';
+import { createControlStore, type ControlStore } from './control.js';
+import { createAccountStore, type AccountStore } from './account.js';
 import { createClientStore } from './clients.js';
 import { openDb, pingDb, type Db } from './db.js';
 import type { ForgeTokenStore } from './forge-tokens-store.js';
@@ -35,6 +37,15 @@ export interface Store {
   readonly forgeTokens: ForgeTokenStore;
   /** The tool-call audit (`fjmcp-broker admin audit` reads it through `toolCalls.query`). */
   readonly toolCalls: ToolCallStore;
+  /** Seeing and cutting connections: grants' last use, blocks, the revocation queue (store/control.ts). */
+  readonly control: ControlStore;
+  /** The account page's sign-in and sessions (store/account.ts). */
+  readonly account: AccountStore;
+  /**
+   * An online, consistent copy of the whole store into the file `path` (SQLite's backup API;
+   * writers keep working meanwhile). @throws when the file cannot be written.
+   */
+  backup(path: string): Promise<void>;
   /** Runs a trivial query. @throws when the engine does not answer (used by `/healthz`). */
   ping(): Promise<void>;
   /** Closes the engine's connections; the store is unusable afterwards. */
@@ -51,6 +62,9 @@ export function sqliteStore(db: Db): Store {
     tokens: createTokenStore(db),
     forgeTokens: createForgeTokenStore(db),
     toolCalls: createToolCallStore(db),
+    control: createControlStore(db),
+    account: createAccountStore(db),
+    backup: async (path) => void (await db.backup(path)),
     ping: async () => pingDb(db),
     close: async () => void db.close(),
   };

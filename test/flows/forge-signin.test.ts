@@ -99,7 +99,7 @@ describe('allowlist: users and organisations (config.allow), checked with the pe
     expect(await open.isAllowed(carol.identity, carol.tokens.accessToken)).toBe(true);
   });
 
-  it('fails closed when the membership check cannot be made (invalid token → not a member)', async () => {
-    expect(await forge.isAllowed(alice.identity, 'invalid-token')).toBe(false);
+  it('gives no verdict when the membership check cannot be made (invalid token: Gitea 401), so a sign-in fails closed and a refresh asks again', async () => {
+    await expect(forge.isAllowed(alice.identity, 'invalid-token')).rejects.toThrow(/the allowlist could not be checked: organisation team membership check answered HTTP 401/);
   });
 });

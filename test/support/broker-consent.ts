@@ -58,7 +58,11 @@ export async function signInThroughBroker(
   const g = await giteaAuthorize(browser, afterConsent.location, { giteaUrl: tb.giteaUrl, user: tb.users[user] });
   // Gitea sends the browser to the broker's callback; the broker redirects to the client.
   const cb = await browser.follow(g.location, { stopWhen: (u) => !inKnown(u) });
-  if (!cb.location) throw new Error(`broker callback did not redirect: ${cb.status} ${cb.body.slice(0, 400)}`);
+  if (!cb.location) {
+    // The page's text, not its markup: what a person would read.
+    const text = cb.body.replace(/<(style|script)[\s\S]*?<\/\1>/g, '').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+    throw new Error(`broker callback did not redirect: ${cb.status} ${text.slice(0, 600)}`);
+  }
   return { location: new URL(cb.location), consentPage: first, browser };
 }
 

@@ -25,6 +25,8 @@ export interface TestBroker {
   dataDir: string;
   /** The running instance (changes after restart). */
   running: RunningBroker;
+  /** The settings the running instance was started with (for `fjmcp-broker admin` on its store). */
+  env: Env;
   /** Every JSON log line the broker wrote so far (also across restarts). */
   logLines: string[];
   /**
@@ -96,11 +98,13 @@ export async function startBroker(opts: StartBrokerOptions): Promise<TestBroker>
     mcpUrl: `${url}/mcp`,
     port,
     dataDir,
+    env,
     running: await start(),
     logLines,
     async restart(overrides?: Env) {
       await broker.running.close(2_000);
-      broker.running = await start(overrides ? loadConfig({ ...env, ...overrides }) : config);
+      broker.env = { ...env, ...overrides };
+      broker.running = await start(overrides ? loadConfig(broker.env) : config);
     },
     async stop() {
       await broker.running.close(2_000);

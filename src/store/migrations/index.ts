@@ -7,6 +7,8 @@ import { migration as oauth001 } from './001-oauth.js';
 import { migration as forgeTokens002 } from './002-forge-tokens.js';
 import { migration as forgeRefreshLease003 } from './003-forge-refresh-lease.js';
 import { migration as toolCalls004 } from './004-tool-calls.js';
+import { migration as control005 } from './005-control.js';
+import { migration as account006 } from './006-account.js';
 
 export interface Migration {
   /** Sortable unique id, e.g. `001-oauth`. */
@@ -19,4 +21,6 @@ export const MIGRATIONS: readonly Migration[] = [
   forgeTokens002,
   forgeRefreshLease003,
   toolCalls004,
+  control005,
+  account006,
 ];

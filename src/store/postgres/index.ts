@@ -4,7 +4,9 @@
  * Every atomic store method is one BEGIN…COMMIT on one pooled client.
  */
 import type { Store } from '../store.js';
+import { createPgAccountStore } from './account.js';
 import { createPgClientStore } from './clients.js';
+import { createPgControlStore } from './control.js';
 import { openPgPool } from './db.js';
 import { createPgForgeTokenStore } from './forge-tokens.js';
 import { createPgGrantStore } from './grants.js';
@@ -27,6 +29,12 @@ export async function openPostgresStore(url: string): Promise<Store> {
     tokens: createPgTokenStore(pool),
     forgeTokens: createPgForgeTokenStore(pool),
     toolCalls: createPgToolCallStore(pool),
+    control: createPgControlStore(pool),
+    account: createPgAccountStore(pool),
+    backup: async () => {
+      // A consistent copy of a PostgreSQL database is pg_dump's job (docs/operations.md).
+      throw new Error('backup of a PostgreSQL store: use pg_dump (e.g. pg_dump -Fc -f broker.dump "$FJMCP_DATABASE_URL")');
+    },
     ping: async () => void (await pool.query('SELECT 1')),
     close: () => (closed ??= pool.end()),
   };
