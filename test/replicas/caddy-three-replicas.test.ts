@@ -118,9 +118,12 @@ describe('three replicas behind Caddy (Caddyfile.replicas) on one PostgreSQL', (
     expect(startedFor('bob')).toHaveLength(1);
     // Kill the replica running alice's child.
     const victim = startedFor('alice')[0]!;
-    const killedAt = Date.now();
+    // "After the kill" starts once the process is gone: a call Caddy forwarded while the killed
+    // process was still being torn down is the call in flight at the kill, which may fail (Caddy
+    // retries a POST only when it could not connect; a retried tools/call could run twice).
     victim.proc.kill('SIGKILL');
     await victim.exited;
+    const killedAt = Date.now();
     const okBefore = people.map((p) => p.calls.filter((c) => c.ok).length);
     await until(() => people.every((p, i) => p.calls.filter((c) => c.ok).length >= okBefore[i]! + 10), 60_000);
     running = false;
