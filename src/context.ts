@@ -26,6 +26,7 @@ import { ToolGate } from './mcp/tool-gate.js';
 import { DEFAULT_SERVER, resolveServers, type McpServer } from './child/servers.js';
 import { createServerRelays, type ServerRelays } from './mcp/server-relays.js';
 import { Sealer } from './lib/crypto.js';
+import { createAccount, type Account } from './account/account.js';
 import { loadSessionIdKey, startControlLoop, type ControlLoop } from './ops/control.js';
 
 export interface AppContext {
@@ -51,6 +52,8 @@ export interface AppContext {
   servers: readonly McpServer[];
   /** Applies revocations and blocks (from any process) to open sessions; see ops/control.ts. */
   control: ControlLoop;
+  /** The person's account page: connections, personal access tokens (account/account.ts). */
+  account: Account;
 }
 
 /** Optional replacements, for tests; each defaults to the production part. */
@@ -109,7 +112,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const health = createHealth({ store, forge, clock, childSandbox: sandbox });
   as.start();
   const control = await startControlLoop({ store, relay, log, clock });
-  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy, toolAudit, tools, servers, control };
+  const account = createAccount({ config, store, forge, forgeTokens, relay, control, audit, log: log.child({ component: 'account' }), clock });
+  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy, toolAudit, tools, servers, control, account };
 }
 
 /**
