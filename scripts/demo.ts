@@ -71,14 +71,19 @@ const logFile = join(dataDir, 'broker.log');
 // be built here. It gets the person's forge token like any child, under a name it ignores.
 const everything = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const policyFile = join(dataDir, 'policy.yaml');
-writeFileSync(policyFile, `# make demo: two MCP servers, no tool rules (docs/policy.md)
+writeFileSync(policyFile, `# make demo: two MCP servers (docs/policy.md §Servers)
 servers:
   everything:
     title: Everything (stand-in second server)
     command: ${JSON.stringify(process.execPath)}
     args: [${JSON.stringify(everything)}, stdio]
     token_env: EVERYTHING_FORGE_TOKEN
-rules: []
+rules:
+  # server-everything's get-env prints its environment, the person's forge token included: a
+  # forge token must never reach the AI client (docs/design.md §Security model).
+  - servers: [everything]
+    people: { everyone: true }
+    tools: { deny: [get-env] }
 `);
 const config = loadConfig({
   FJMCP_PUBLIC_URL: base,
