@@ -26,6 +26,7 @@ import { PolicyService } from './policy/policy-service.js';
 import { createToolAudit, type ToolAudit } from './ops/tool-audit.js';
 import { ToolGate } from './mcp/tool-gate.js';
 import { Sealer } from './lib/crypto.js';
+import { createAccount, type Account } from './account/account.js';
 import { loadSessionIdKey, startControlLoop, type ControlLoop } from './ops/control.js';
 
 export interface AppContext {
@@ -48,6 +49,8 @@ export interface AppContext {
   tools: ToolGate;
   /** Applies revocations and blocks (from any process) to open sessions; see ops/control.ts. */
   control: ControlLoop;
+  /** The person's account page: connections, personal access tokens (account/account.ts). */
+  account: Account;
 }
 
 /** Optional replacements, for tests; each defaults to the production part. */
@@ -101,7 +104,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const health = createHealth({ store, forge, clock, childSandbox: sandbox });
   as.start();
   const control = await startControlLoop({ store, relay, log, clock });
-  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy, toolAudit, tools, control };
+  const account = createAccount({ config, store, forge, forgeTokens, relay, control, audit, log: log.child({ component: 'account' }), clock });
+  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy, toolAudit, tools, control, account };
 }
 
 /**

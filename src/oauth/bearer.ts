@@ -12,7 +12,7 @@ import { ForgeGrantEndedError, ForgeUnavailableError } from '../upstream/types.j
 import type { AsContext } from './context.js';
 import { resourceMetadataUrl } from './metadata.js';
 import { SCOPES_SUPPORTED } from './scopes.js';
-import { ACCESS_TOKEN_PREFIX } from './tokens.js';
+import { ACCESS_TOKEN_PREFIX, PERSONAL_TOKEN_PREFIX } from './tokens.js';
 
 /** Seconds a client is told to wait when the forge is unavailable. */
 const FORGE_RETRY_AFTER_S = 5;
@@ -64,7 +64,8 @@ export async function authenticateBearer(ctx: AsContext, req: Request): Promise<
   }
   const token = m[1]!;
   const invalid = (description: string) => bearerChallenge(ctx, { error: 'invalid_token', description });
-  if (!token.startsWith(ACCESS_TOKEN_PREFIX)) return invalid('not an access token issued by this server');
+  // Personal access tokens (account page) are access tokens of their own grant: same checks.
+  if (!token.startsWith(ACCESS_TOKEN_PREFIX) && !token.startsWith(PERSONAL_TOKEN_PREFIX)) return invalid('not an access token issued by this server');
   const row = await ctx.tokens.find(sha256(token));
   const now = ctx.now();
   if (!row || row.kind !== 'access') return invalid('unknown access token');

@@ -54,6 +54,8 @@ export interface ToolCallStore {
   query(q?: ToolCallQuery): Promise<ToolCallRecord[]>;
   /** Deletes records with `at` before `before`; @returns how many. */
   reap(before: number): Promise<number>;
+  /** The newest call of the person per broker-side client id (the account page). */
+  lastByClient(personId: string): Promise<{ clientId: string; at: number; tool: string }[]>;
 }
 
 interface RawRow {
@@ -81,6 +83,11 @@ export function createToolCallStore(db: Db): ToolCallStore {
   return {
     async insert(r) {
       ins.run(r);
+    },
+    async lastByClient(personId) {
+      // SQLite takes the bare column `tool` from the row where max(at) is found.
+      return db.prepare('SELECT client_id AS clientId, max(at) AS at, tool FROM tool_calls WHERE person_id = ? AND client_id IS NOT NULL GROUP BY client_id')
+        .all(personId) as { clientId: string; at: number; tool: string }[];
     },
     async query(q = {}) {
       const where: string[] = [];

@@ -81,8 +81,8 @@ export function ConsentPage({ view }: { view: ConsentView }) {
         </div>
       </form>
       <p class="foot">
-        Next you sign in on {view.forgeOrigin}. You can revoke access later by signing out of the client or removing the
-        application in your {forgeHost} settings.
+        Next you sign in on {view.forgeOrigin}. You can see and disconnect your assistants at any time on your{' '}
+        <a href="/account">account page</a>.
       </p>
     </Layout>
   );

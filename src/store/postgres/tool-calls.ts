@@ -18,6 +18,13 @@ export function createPgToolCallStore(pool: PgPool): ToolCallStore {
         [r.at, r.personId, r.login, r.clientId, r.clientName, r.sessionId, r.tool, r.repository, r.argsSha256, r.outcome, r.reason, r.durationMs, r.resultBytes],
       );
     },
+    async lastByClient(personId) {
+      return (await pool.query<{ clientId: string; at: number; tool: string }>(
+        `SELECT DISTINCT ON (client_id) client_id AS "clientId", at, tool FROM tool_calls
+         WHERE person_id = $1 AND client_id IS NOT NULL ORDER BY client_id, at DESC`,
+        [personId],
+      )).rows.map((r) => ({ ...r, at: Number(r.at) }));
+    },
     async query(q = {}) {
       const where: string[] = [];
       const args: (string | number)[] = [];
