@@ -7,7 +7,7 @@
 import type { Config } from '../config.js';
 import type { Audit } from '../ops/audit.js';
 import type { Logger } from '../ops/log.js';
-import { Gauge, type Counter } from 'prom-client';
+import { Gauge, type Counter, type Registry } from 'prom-client';
 import type { Metrics } from '../ops/metrics.js';
 import { buildChildEnv } from './child-env.js';
 import { ChildProcess } from './child-process.js';
@@ -18,6 +18,9 @@ export interface ChildOwner {
   readonly personId: string;
   readonly login: string;
 }
+
+/** Live children of every pool, per metrics registry (for `fjmcp_relay_children_by_state`). */
+const LIVE_BY_REGISTRY = new WeakMap<Registry, Set<Map<ChildProcess, { serving: boolean }>>>();
 
 /** Thrown by {@link ChildPool.spawn} when `FJMCP_MAX_CHILDREN` children run already. */
 export class ChildPoolFullError extends Error {}
@@ -52,8 +55,12 @@ export class ChildPool {
     this.#cStarts = deps.metrics.counter('fjmcp_relay_child_starts_total', 'MCP child processes started');
     this.#cExits = deps.metrics.counter('fjmcp_relay_child_exits_total', 'MCP child processes ended, by reason', ['reason']);
     const byState = 'fjmcp_relay_children_by_state';
+    // One gauge per registry over every pool on it (one pool per MCP server).
+    let pools = LIVE_BY_REGISTRY.get(deps.metrics.registry);
+    if (!pools) LIVE_BY_REGISTRY.set(deps.metrics.registry, (pools = new Set()));
+    pools.add(this.#live);
     if (!deps.metrics.registry.getSingleMetric(byState)) {
-      const live = this.#live;
+      const all = pools;
       new Gauge({
         name: byState,
         help: 'MCP child processes by state: starting (spawned, MCP handshake not done), serving, stopping (stop sent, not yet exited)',
@@ -61,7 +68,7 @@ export class ChildPool {
         registers: [deps.metrics.registry],
         collect() {
           const n = { starting: 0, serving: 0, stopping: 0 };
-          for (const [proc, s] of live) n[proc.stopping ? 'stopping' : s.serving ? 'serving' : 'starting']++;
+          for (const live of all) for (const [proc, s] of live) n[proc.stopping ? 'stopping' : s.serving ? 'serving' : 'starting']++;
           for (const [state, v] of Object.entries(n)) this.set({ state }, v);
         },
       });

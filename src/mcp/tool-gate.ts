@@ -38,7 +38,12 @@ export interface ToolGateDeps {
   /** Largest body read when auditing a refused POST, bytes. */
   maxBodyBytes: number;
   clock?: () => number;
-  /** Counts each 429 in `fjmcp_rate_limit_refusals_total{endpoint="/mcp"}`. */
+  /**
+   * The MCP server this gate stands in front of (`default` for `/mcp`): selects the server's
+   * policy (rules' `servers`, docs/policy.md) and names it in every audit record. Default `default`.
+   */
+  server?: string;
+  /** Counts each 429 in `fjmcp_rate_limit_refusals_total{endpoint}` (`/mcp`, or `/mcp/<server>`). */
   metrics?: Metrics;
 }
 
@@ -113,7 +118,8 @@ export class ToolGate {
       return undefined;
     }
     const retryAfterS = Math.max(1, Math.ceil(((1 - b.tokens) * 60_000) / perMin / 1000));
-    this.#refusals?.inc({ endpoint: '/mcp' });
+    const server = this.deps.server ?? 'default';
+    this.#refusals?.inc({ endpoint: server === 'default' ? '/mcp' : `/mcp/${server}` });
     await this.#auditRateLimited(req, principal, now);
     return httpRpcError(429, RPC.SERVER_UNAVAILABLE, `rate limit: at most ${perMin} MCP requests a minute per person (burst ${burst}); retry in ${retryAfterS} s`, { 'retry-after': String(retryAfterS) });
   }
@@ -142,7 +148,7 @@ export class ToolGate {
       this.deps.audit.record({
         at, personId: principal.personId, login: principal.login, clientId: principal.clientId, clientName: null,
         sessionId: req.headers.get('mcp-session-id'), tool: name, repository: null, argsSha256: digestArguments(m.params?.arguments),
-        outcome: 'rate_limited', reason: 'rate-limit', durationMs: 0, resultBytes: 0,
+        outcome: 'rate_limited', reason: 'rate-limit', durationMs: 0, resultBytes: 0, server: principal.server ?? 'default',
       });
     }
   }
@@ -158,7 +164,7 @@ export class ToolGate {
   }
 
   #personPolicy(person: Person): PersonPolicy | Promise<PersonPolicy> {
-    return this.deps.policy.forPerson({ personId: person.personId, login: person.login, forgeAccessToken: person.token });
+    return this.deps.policy.forPerson({ personId: person.personId, login: person.login, forgeAccessToken: person.token }, this.deps.server);
   }
 
   /**
@@ -190,6 +196,7 @@ export class ToolGate {
       reason: c.reason ?? null,
       durationMs: Math.round(c.durationMs * 1000) / 1000,
       resultBytes: c.res ? Buffer.byteLength(JSON.stringify(c.res.result ?? c.res.error ?? null)) : 0,
+      server: this.deps.server ?? 'default',
     };
     this.deps.audit.record(r);
   }
