@@ -69,7 +69,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'FJMCP_MAX_PENDING_AUTHORIZATIONS', default: '10000', help: 'Most sign-ins in progress (authorization requests awaiting consent or the forge, 10 minutes at most each) held in the store; beyond it /authorize answers temporarily_unavailable.' },
   { name: 'FJMCP_MAX_PENDING_AUTHORIZATIONS_PER_IP', default: '100', help: 'Most sign-ins in progress from one client IP (counted per broker process); beyond it /authorize answers temporarily_unavailable with Retry-After.' },
   { name: 'FJMCP_MAX_CLIENTS', default: '10000', help: 'Most dynamically registered clients kept; unused ones are reaped first.' },
-  { name: 'FJMCP_POLICY_FILE', default: '', help: 'YAML or JSON tool policy (docs/policy.md): read-only people, tool allow/deny globs, repository globs. Reloaded on SIGHUP; empty = every tool allowed to everyone.' },
+  { name: 'FJMCP_POLICY_FILE', default: '', help: 'YAML or JSON tool policy (docs/policy.md): read-only people, tool allow/deny globs, repository globs; also further MCP servers at /mcp/<name> (its servers section, read at start). Rules are reloaded on SIGHUP; empty = every tool allowed to everyone, one server at /mcp.' },
   { name: 'FJMCP_MCP_RATE_PER_MIN', default: '120', help: 'MCP requests (POSTs to /mcp) per person per minute, sustained; beyond it 429 with Retry-After.' },
   { name: 'FJMCP_MCP_BURST', default: '60', help: 'MCP requests one person may send at once before FJMCP_MCP_RATE_PER_MIN applies.' },
   { name: 'FJMCP_AUDIT_RETENTION_DAYS', default: '90', help: 'Days the tool-call audit records are kept in the store.' },
