@@ -59,6 +59,9 @@ const config = loadConfig({
   FJMCP_FORGE_CLIENT_SECRET: 'bench', FJMCP_ENCRYPTION_KEYS: randomBytes(32).toString('base64'), FJMCP_CHILD_PRESET: 'custom',
   FJMCP_CHILD_COMMAND: process.execPath, FJMCP_CHILD_ARGS: JSON.stringify([EVERYTHING, 'stdio']), FJMCP_CHILD_TOKEN_ENV: 'FORGE_TOKEN',
   FJMCP_LOG_LEVEL: 'fatal', FJMCP_REFRESH_GRACE_S: '60',
+    // The per-person rate limit stays on (its check is on the path a call takes) but set out of reach:
+    // the bench sends far more than an assistant would.
+    FJMCP_MCP_RATE_PER_MIN: '100000000', FJMCP_MCP_BURST: '100000000',
 });
 
 /** The whole broker on `store`, listening on loopback, with one person, one client and tokens. */

@@ -1,10 +1,13 @@
 /**
  * `make demo`: starts a throw-away Gitea (scripts/testbed up), then the broker on loopback in
- * front of it with the gitea-mcp child, and prints what a person needs to connect an MCP client.
+ * front of it with two MCP servers — the gitea-mcp child at /mcp and server-everything (a
+ * stand-in second server, from the policy file's `servers`) at /mcp/everything — and prints what
+ * a person needs to connect an MCP client to each.
  * Ctrl-C (or SIGTERM) stops the broker, its children and Gitea; nothing is left running.
  */
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -64,6 +67,19 @@ if (!childBin) {
 }
 const dataDir = mkdtempSync(join(tmpdir(), 'fjmcp-demo-'));
 const logFile = join(dataDir, 'broker.log');
+// The second server: server-everything (a devDependency) stands in for gitea-robot, which cannot
+// be built here. It gets the person's forge token like any child, under a name it ignores.
+const everything = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
+const policyFile = join(dataDir, 'policy.yaml');
+writeFileSync(policyFile, `# make demo: two MCP servers, no tool rules (docs/policy.md)
+servers:
+  everything:
+    title: Everything (stand-in second server)
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(everything)}, stdio]
+    token_env: EVERYTHING_FORGE_TOKEN
+rules: []
+`);
 const config = loadConfig({
   FJMCP_PUBLIC_URL: base,
   FJMCP_LISTEN_PORT: String(port),
@@ -78,7 +94,9 @@ const config = loadConfig({
   // namespaces; the demo then still works, with a loud warning in the log and in /healthz.
   FJMCP_CHILD_SANDBOX: process.env.FJMCP_CHILD_SANDBOX ?? 'auto',
   FJMCP_LOG_LEVEL: 'info',
+  FJMCP_POLICY_FILE: policyFile,
 });
+const everythingUrl = `${config.mcpUrl}/everything`;
 let broker: Awaited<ReturnType<typeof startServer>>;
 try {
   broker = await startServer(config, { log: createLogger('info', createWriteStream(logFile)) });
@@ -91,6 +109,7 @@ console.log(`
 The broker runs in front of Gitea ${tb.TESTBED_GITEA_VERSION} at ${tb.TESTBED_GITEA_URL}.
 
 MCP URL: ${config.mcpUrl}
+Second MCP server (server-everything, a stand-in): ${everythingUrl}
 
 Sign in with:   alice / ${tb.TESTBED_PASSWORD_ALICE}   (or bob / ${tb.TESTBED_PASSWORD_BOB}, carol / ${tb.TESTBED_PASSWORD_CAROL})
 
@@ -98,7 +117,9 @@ MCP Inspector:  npx @modelcontextprotocol/inspector
                 Transport "Streamable HTTP", URL ${config.mcpUrl}, then "Open Auth Settings" → "Quick OAuth Flow"
                 (or: npx @modelcontextprotocol/inspector --cli ${config.mcpUrl} --transport http --method tools/list)
 Claude Code:    claude mcp add --transport http forge ${config.mcpUrl}
-                then /mcp in Claude Code and choose "Authenticate"
+                claude mcp add --transport http everything ${everythingUrl}
+                then /mcp in Claude Code and choose "Authenticate" for each (one consent each; the forge
+                remembers the broker, so the second sign-in does not ask for the password again)
 
 The browser shows the broker's consent page, then Gitea's login and approval.
 Broker log (JSON lines): ${logFile}

@@ -19,13 +19,14 @@ import type { FetchLike } from './upstream/forge-http.js';
 import { createForgeTokens } from './upstream/forge-tokens.js';
 import type { ForgeClient, ForgeTokens } from './upstream/types.js';
 import { createAuthorizationServer, type AuthorizationServer } from './oauth/authorization-server.js';
-import { ChildPool } from './child/child-pool.js';
-import { createRelay, type Relay } from './mcp/relay.js';
 import { createChildSandbox } from './child/sandbox.js';
 import { PolicyService } from './policy/policy-service.js';
 import { createToolAudit, type ToolAudit } from './ops/tool-audit.js';
 import { ToolGate } from './mcp/tool-gate.js';
+import { DEFAULT_SERVER, resolveServers, type McpServer } from './child/servers.js';
+import { createServerRelays, type ServerRelays } from './mcp/server-relays.js';
 import { Sealer } from './lib/crypto.js';
+import { createAccount, type Account } from './account/account.js';
 import { loadSessionIdKey, startControlLoop, type ControlLoop } from './ops/control.js';
 
 export interface AppContext {
@@ -38,16 +39,21 @@ export interface AppContext {
   forge: ForgeClient;
   forgeTokens: ForgeTokens;
   as: AuthorizationServer;
-  relay: Relay;
+  /** Every server's relay, routing by the token's server (mcp/server-relays.ts). */
+  relay: ServerRelays;
   health: Health;
   /** The tool policy in force (reloaded on SIGHUP by main.ts). */
   policy: PolicyService;
   /** The tool-call audit (log, `tool_calls` table, metrics). */
   toolAudit: ToolAudit;
-  /** Tool policy, per-person rate limit and audit around MCP calls. */
+  /** Tool policy, per-person rate limit and audit around MCP calls (of the server at `/mcp`; its rate limit covers every server). */
   tools: ToolGate;
+  /** The MCP servers served (`/mcp` first, then the policy file's `servers` at `/mcp/<name>`). */
+  servers: readonly McpServer[];
   /** Applies revocations and blocks (from any process) to open sessions; see ops/control.ts. */
   control: ControlLoop;
+  /** The person's account page: connections, personal access tokens (account/account.ts). */
+  account: Account;
 }
 
 /** Optional replacements, for tests; each defaults to the production part. */
@@ -83,6 +89,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const forge = opts.forge ?? createForgeClient({ config, log, clock, ...(opts.forgeFetch ? { fetch: opts.forgeFetch } : {}) });
   // Before the store opens, so a bad policy file stops the start with nothing to undo (PolicyFileError).
   const policy = new PolicyService({ file: config.policy.file, preset: config.child.preset, log: log.child({ component: 'policy' }), memberships: (t) => forge.memberships(t) });
+  const servers = resolveServers(config, policy.servers);
   const store = opts.store ?? (await openConfiguredStore(config));
   const forgeTokens = createForgeTokens({
     config, store: store.forgeTokens, forge, log, audit, metrics, clock,
@@ -90,18 +97,23 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   });
   const as = createAuthorizationServer({
     config, store, forge, forgeTokens, log, audit, metrics, clock,
+    resources: servers.map((s) => ({ url: s.resource, server: s.name, title: s.title })),
     ...(opts.cimdFetch ? { cimdFetch: opts.cimdFetch } : {}),
   });
   const sandbox = createChildSandbox(config, log);
-  const pool = new ChildPool({ config, log, audit, metrics, forgeUrl: config.forge.url.href.replace(/\/+$/, ''), sandbox });
   const toolAudit = createToolAudit({ log, metrics, store: store.toolCalls, retentionDays: config.audit.retentionDays, clock });
-  const tools = new ToolGate({ policy, audit: toolAudit, clock, rate: { perMin: config.rateLimits.mcpPerMin, burst: config.rateLimits.mcpBurst }, maxBodyBytes: config.mcp.maxBodyBytes });
+  const gate = (server: string) => new ToolGate({ policy, audit: toolAudit, clock, rate: { perMin: config.rateLimits.mcpPerMin, burst: config.rateLimits.mcpBurst }, maxBodyBytes: config.mcp.maxBodyBytes, server });
+  const tools = gate(DEFAULT_SERVER);
   const sessionIdKey = await loadSessionIdKey(store, new Sealer(config.encryptionKeys), config.encryptionKeys[0]!, clock, log);
-  const relay = createRelay({ config, log, audit, metrics, pool, tools, sessionIdKey });
+  const relay = createServerRelays({
+    config, log, audit, metrics, servers, sandbox, forgeUrl: config.forge.url.href.replace(/\/+$/, ''), sessionIdKey,
+    toolsFor: (server) => (server === DEFAULT_SERVER ? tools : gate(server)),
+  });
   const health = createHealth({ store, forge, clock, childSandbox: sandbox });
   as.start();
   const control = await startControlLoop({ store, relay, log, clock });
-  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy, toolAudit, tools, control };
+  const account = createAccount({ config, store, forge, forgeTokens, relay, control, audit, log: log.child({ component: 'account' }), clock });
+  return { config, log, metrics, audit, clock, store, forge, forgeTokens, as, relay, health, policy, toolAudit, tools, servers, control, account };
 }
 
 /**

@@ -15,6 +15,9 @@ import type { Relay } from '../mcp/relay.js';
 import type { Audit } from '../ops/audit.js';
 import type { ControlLoop } from '../ops/control.js';
 import type { Logger } from '../ops/log.js';
+import { SCOPES_SUPPORTED } from '../oauth/scopes.js';
+import { newId, newPersonalToken } from '../oauth/tokens.js';
+import { PAT_CLIENT_ID } from '../store/personal-tokens.js';
 import type { Store } from '../store/store.js';
 import { ForgeClientRefusedError, ForgeGrantEndedError, ForgeUnavailableError, type ForgeClient, type ForgeTokens } from '../upstream/types.js';
 
@@ -40,8 +43,27 @@ export interface Connection {
   redirectHosts: string[];
   connectedAt: number;
   lastUsedAt: number | null;
+  /** The person's newest tool call through this client (tool-call audit), if any. */
+  lastToolCall: { at: number; tool: string } | null;
   openSessions: number;
 }
+
+/** A personal access token as the account page lists it (never the token itself). */
+export interface PersonalToken {
+  id: string;
+  name: string;
+  createdAt: number;
+  expiresAt: number;
+  lastUsedAt: number | null;
+  /** `active`, or why it no longer works. */
+  status: 'active' | 'revoked' | 'expired';
+  openSessions: number;
+}
+
+/** Expiries a person may choose for a personal access token, in days. */
+export const PAT_EXPIRY_DAYS = [7, 30, 90, 365] as const;
+/** Longest name of a personal access token, characters. */
+export const PAT_NAME_MAX = 80;
 
 export interface AccountSession {
   personId: string;
@@ -76,8 +98,17 @@ export interface Account {
   connections(personId: string): Promise<Connection[]>;
   /** Revokes every grant of the person with this client and closes their open sessions. @returns grants revoked. */
   revokeClient(personId: string, clientId: string): Promise<number>;
-  /** Revokes every grant of the person ("disconnect every assistant"). @returns grants revoked. */
+  /** Revokes every grant of the person ("disconnect every assistant"), tokens included. @returns grants revoked. */
   revokeAll(personId: string): Promise<number>;
+  personalTokens(personId: string): Promise<PersonalToken[]>;
+  /**
+   * Creates a personal access token acting as the person through their forge grant, bound to the
+   * MCP URL. @returns the token, to be shown once (only its SHA-256 is stored).
+   * @throws {AccountError} 400 for an empty or too long name or an expiry not offered.
+   */
+  createPersonalToken(session: AccountSession, name: string, expiryDays: number): Promise<{ id: string; token: string; expiresAt: number }>;
+  /** Revokes one of the person's tokens; its open sessions close at once. @returns false when not theirs or already revoked. */
+  revokePersonalToken(personId: string, id: string): Promise<boolean>;
 }
 
 const csrfOf = (sessionId: string) => createHash('sha256').update(`fjmcp account csrf\0${sessionId}`).digest('base64url');
@@ -147,10 +178,11 @@ export function createAccount(deps: AccountDeps): Account {
     },
 
     async connections(personId) {
-      const open = new Map<string, number>();
-      for (const s of relay.sessions()) if (s.personId === personId) open.set(s.grantId, (open.get(s.grantId) ?? 0) + 1);
+      const open = openByGrant(personId);
+      const lastCalls = new Map((await store.toolCalls.lastByClient(personId)).map((c) => [c.clientId, { at: c.at, tool: c.tool }]));
       const byClient = new Map<string, Connection>();
       for (const g of await store.control.grants({ personId, activeOnly: true })) {
+        if (g.clientId === PAT_CLIENT_ID) continue; // listed with the personal access tokens
         let m: { client_name?: string; redirect_uris?: string[] } = {};
         try {
           m = JSON.parse(g.clientMetadata) as typeof m;
@@ -164,6 +196,7 @@ export function createAccount(deps: AccountDeps): Account {
           redirectHosts: [...new Set((m.redirect_uris ?? []).map((u) => { try { return new URL(u).host; } catch { return '?'; } }))],
           connectedAt: g.createdAt,
           lastUsedAt: null,
+          lastToolCall: lastCalls.get(g.clientId) ?? null,
           openSessions: 0,
         };
         c.connectedAt = Math.min(c.connectedAt, g.createdAt);
@@ -188,5 +221,50 @@ export function createAccount(deps: AccountDeps): Account {
       await control.poll();
       return done.length;
     },
+
+    async personalTokens(personId) {
+      const open = openByGrant(personId);
+      const now = clock();
+      return (await store.personalTokens.list(personId)).map((t) => ({
+        id: t.id,
+        name: t.name,
+        createdAt: t.createdAt,
+        expiresAt: t.expiresAt,
+        lastUsedAt: t.lastUsedAt,
+        status: t.revokedAt !== null ? 'revoked' : t.expiresAt <= now ? 'expired' : 'active',
+        openSessions: open.get(t.id) ?? 0,
+      }));
+    },
+
+    async createPersonalToken(s, rawName, expiryDays) {
+      const name = rawName.trim();
+      if (!name || name.length > PAT_NAME_MAX || /[\u0000-\u001f\u007f]/.test(name)) throw new AccountError(400, `Give the token a name of 1 to ${PAT_NAME_MAX} characters.`);
+      if (!(PAT_EXPIRY_DAYS as readonly number[]).includes(expiryDays)) throw new AccountError(400, `Choose an expiry of ${PAT_EXPIRY_DAYS.join(', ')} days.`);
+      const token = newPersonalToken();
+      const id = newId('gr_');
+      const now = clock();
+      const expiresAt = now + expiryDays * 86_400_000;
+      await store.personalTokens.create({
+        grantId: id, personId: s.personId, login: s.login, name, tokenHash: sha256(token),
+        scope: SCOPES_SUPPORTED.join(' '), resource: deps.config.mcpUrl, createdAt: now, expiresAt,
+      });
+      audit('token.issued', { personId: s.personId, login: s.login, grantId: id, clientId: PAT_CLIENT_ID, kind: 'personal', expiresAt });
+      return { id, token, expiresAt };
+    },
+
+    async revokePersonalToken(personId, id) {
+      const mine = (await store.personalTokens.list(personId)).some((t) => t.id === id);
+      if (!mine) return false;
+      const done = await store.control.revokeGrants([id], 'personal access token revoked on the account page', clock());
+      for (const grantId of done) audit('grant.revoked', { personId, grantId, clientId: PAT_CLIENT_ID, reason: 'personal access token revoked on the account page' });
+      await control.poll();
+      return done.length === 1;
+    },
   };
+
+  function openByGrant(personId: string): Map<string, number> {
+    const open = new Map<string, number>();
+    for (const s of relay.sessions()) if (s.personId === personId) open.set(s.grantId, (open.get(s.grantId) ?? 0) + 1);
+    return open;
+  }
 }

@@ -41,6 +41,11 @@ export const CHILD_PRESETS = {
     urlEnv: 'FORGEJO_URL',
     env: { FORGEJO_MCP_ALLOW_FILE_PATH_UPLOAD: 'false' },
   },
+  /**
+   * terraphim/gitea-robot `mcp-server`: PageRank triage, ready tasks, the dependency graph and
+   * `add_dep`; reads `GITEA_URL` and `GITEA_TOKEN` (its docs/MCP_SERVER.md §Environment Variables).
+   */
+  'gitea-robot': { command: 'gitea-robot', args: ['mcp-server'], tokenEnv: 'GITEA_TOKEN', urlEnv: 'GITEA_URL', env: {} },
 } as const satisfies Record<string, ChildPreset>;
 
 export type ChildPresetName = keyof typeof CHILD_PRESETS;

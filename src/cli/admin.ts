@@ -42,7 +42,7 @@ export const ADMIN_USAGE = `Usage: fjmcp-broker admin COMMAND [options]   (setti
                                the person cannot sign in or use any token from the next request on;
                                their open sessions close and their child stops within seconds
   unblock --person LOGIN
-  audit [--person LOGIN] [--tool NAME] [--repo OWNER/NAME] [--outcome OUTCOME] [--since ISO] [--until ISO]
+  audit [--person LOGIN] [--tool NAME] [--repo OWNER/NAME] [--outcome OUTCOME] [--server NAME] [--since ISO] [--until ISO]
                                tool calls (tool_calls) and grant/block records, as JSON lines
   check                        configuration, store, forge reachable, forge client credentials
                                (a harmless token request), and that the keys open every stored token
@@ -118,6 +118,7 @@ function parse(args: string[]) {
       tool: { type: 'string' },
       repo: { type: 'string' },
       outcome: { type: 'string' },
+      server: { type: 'string' },
       since: { type: 'string' },
       until: { type: 'string' },
     },
@@ -268,7 +269,7 @@ const COMMANDS: Record<string, (c: Cmd) => Promise<number>> = {
     if (Number.isNaN(since) || Number.isNaN(until)) throw new UsageError('--since and --until take ISO 8601 times, e.g. 2026-12-01T10:00:00Z');
     const person = c.values.person ? await personByLogin(c, c.values.person) : undefined;
     const records: { at: number; event: string; [k: string]: unknown }[] = [];
-    const toolFilter = Boolean(c.values.tool || c.values.repo || c.values.outcome);
+    const toolFilter = Boolean(c.values.tool || c.values.repo || c.values.outcome || c.values.server);
     // Tool calls come from the tool-call audit (`tool_calls`); --repo is matched here, the rest in SQL.
     const calls = await c.store.toolCalls.query({
       ...(Number.isFinite(since) ? { since } : {}),
@@ -276,11 +277,13 @@ const COMMANDS: Record<string, (c: Cmd) => Promise<number>> = {
       ...(person ? { person: person.personId } : {}),
       ...(c.values.tool ? { tool: c.values.tool } : {}),
       ...(c.values.outcome ? { outcome: c.values.outcome as ToolCallOutcome } : {}),
+      ...(c.values.server ? { server: c.values.server } : {}),
       limit: 100_000,
     });
     for (const t of calls) {
       if (c.values.repo && t.repository?.toLowerCase() !== c.values.repo.toLowerCase()) continue;
-      records.push({ ...t, event: 'tool.call' });
+      // Every call names its server (`default` = /mcp, as in the log's tool.call lines).
+      records.push({ ...t, server: t.server ?? 'default', event: 'tool.call' });
     }
     if (!toolFilter) {
       for (const g of await c.store.control.grants(person ? { personId: person.personId } : {})) {

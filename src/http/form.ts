@@ -23,11 +23,25 @@ export const REVOKE_PARAMS = ['token', 'token_type_hint', 'client_id', 'client_s
 export const CONSENT_PARAMS = ['tx', 'csrf', 'decision'] as const;
 export const CALLBACK_PARAMS = ['code', 'state', 'error', 'error_description', 'iss'] as const;
 
-/** Picks the allowed parameters from `source`, refusing duplicates. @throws {OAuthError} invalid_request. */
-export function pickParams(source: URLSearchParams, allowed: readonly string[]): Params {
+/**
+ * Parameters that may repeat at the authorization endpoint: `resource` (RFC 8707 §2, "may be used
+ * multiple times"); their values are joined with single spaces (a URI holds no space).
+ */
+export const AUTHORIZE_MULTI_PARAMS = ['resource'] as const;
+
+/**
+ * Picks the allowed parameters from `source`, refusing duplicates except of the `multi` ones.
+ * @throws {OAuthError} invalid_request.
+ */
+export function pickParams(source: URLSearchParams, allowed: readonly string[], multi: readonly string[] = []): Params {
   const out: Record<string, string> = {};
   for (const name of allowed) {
     const values = source.getAll(name);
+    if (values.length > 1 && multi.includes(name)) {
+      if (values.some((v) => !v || /\s/.test(v))) throw new OAuthError('invalid_request', `parameter ${name} was sent empty or with white space`);
+      out[name] = values.join(' ');
+      continue;
+    }
     if (values.length > 1) throw new OAuthError('invalid_request', `parameter ${name} was sent more than once`);
     if (values[0]) out[name] = values[0];
   }

@@ -4,7 +4,7 @@
  * relay. Hono adapter only; the relay works on web-standard Request/Response.
  * @see MCP 2025-11-25 basic/transports §security-warning (validate Origin; invalid → 403)
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { Config } from '../config.js';
 import { isLoopbackHost } from '../config.js';
 import type { Principal } from '../lib/principal.js';
@@ -13,8 +13,16 @@ import type { ToolGate } from '../mcp/tool-gate.js';
 
 export interface McpRouteDeps {
   relay: Relay;
-  /** The bearer check: a Principal, or a Response to return as is (e.g. a 401 challenge). */
-  authenticate: (req: Request) => Promise<Principal | Response>;
+  /**
+   * The bearer check for the protected resource `resource` (the MCP URL of the server the path
+   * belongs to): a Principal, or a Response to return as is (e.g. a 401 challenge).
+   */
+  authenticate: (req: Request, resource?: string) => Promise<Principal | Response>;
+  /**
+   * The MCP servers besides `/mcp`: their paths (`/mcp/<name>`) and resources (RFC 8707). Each
+   * path accepts only tokens for its own resource; the relay routes by `Principal.server`.
+   */
+  servers?: readonly { path: string; resource: string }[];
   config: Config;
   /** Per-person rate limit of POSTs (429 before the relay sees them). */
   tools?: Pick<ToolGate, 'admit'>;
@@ -52,7 +60,7 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
   const loopbackPublic = isLoopbackHost(publicHost);
   const app = new Hono();
 
-  app.on(['POST', 'GET', 'DELETE'], '/mcp', async (c) => {
+  const serve = (resource: string | undefined) => async (c: Context) => {
     const req = c.req.raw;
     // DNS rebinding: a browser tricked into calling us sends the attacker's Host.
     const host = req.headers.get('host');
@@ -61,14 +69,20 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
     // Non-browser clients send no Origin; a browser's must be ours or configured.
     const origin = req.headers.get('origin');
     if (origin !== null && !origins.has(origin) && !(loopbackPublic && isLoopbackOrigin(origin))) return forbidden(`Invalid Origin header: ${origin}`);
-    const who = await authenticate(req);
+    const who = await authenticate(req, resource);
     if (who instanceof Response) return who;
     if (req.method === 'POST' && deps.tools) {
       const limited = await deps.tools.admit(req, who);
       if (limited) return limited;
     }
     return relay.handle(req, who);
-  });
-  app.all('/mcp', () => new Response(null, { status: 405, headers: { allow: 'GET, POST, DELETE' } }));
+  };
+  const notAllowed = () => new Response(null, { status: 405, headers: { allow: 'GET, POST, DELETE' } });
+  app.on(['POST', 'GET', 'DELETE'], '/mcp', serve(undefined));
+  app.all('/mcp', notAllowed);
+  for (const s of deps.servers ?? []) {
+    app.on(['POST', 'GET', 'DELETE'], s.path, serve(s.resource));
+    app.all(s.path, notAllowed);
+  }
   return app;
 }

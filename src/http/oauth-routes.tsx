@@ -15,7 +15,7 @@ import { OAuthError, errorRedirectUrl } from '../oauth/errors.js';
 import { MAX_REGISTRATION_BYTES } from '../oauth/registration.js';
 import { clearTxCookie, parseCookies, setTxCookie } from './cookies.js';
 import {
-  AUTHORIZE_PARAMS, CALLBACK_PARAMS, CONSENT_PARAMS, REVOKE_PARAMS, TOKEN_PARAMS,
+  AUTHORIZE_MULTI_PARAMS, AUTHORIZE_PARAMS, CALLBACK_PARAMS, CONSENT_PARAMS, REVOKE_PARAMS, TOKEN_PARAMS,
   clientCredentials, pickParams, readForm, readText,
 } from './form.js';
 import { ConsentPage } from './pages/consent-page.js';
@@ -65,7 +65,7 @@ export function oauthRoutes(as: AuthorizationServer, config: Config): Hono {
 
   const authorizeHandler = async (c: Context) => {
     const source = c.req.method === 'POST' ? await readForm(c.req.raw) : new URL(c.req.url).searchParams;
-    const prompt = await as.authorize(pickParams(source, AUTHORIZE_PARAMS));
+    const prompt = await as.authorize(pickParams(source, AUTHORIZE_PARAMS, AUTHORIZE_MULTI_PARAMS));
     as.count('authorize', 'ok');
     const headers = new Headers(pageHeaders([forgeOrigin, prompt.view.redirectOrigin]));
     headers.append('set-cookie', setTxCookie(txCookieName(prompt.view.txId), prompt.browserSecret));

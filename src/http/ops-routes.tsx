@@ -40,7 +40,7 @@ export function opsRoutes(deps: { config: Config; health: Health; metrics: Metri
   app.get('/', (c) => {
     // Without a policy file the broker says so where people and operators look (issue 11).
     const policy = deps.policy?.current.active ? 'in force' : NO_POLICY_STATEMENT;
-    const info = { name: PACKAGE.name, version: PACKAGE.version, mcp_url: config.mcpUrl, forge: config.forge.url.origin, tool_policy: policy };
+    const info = { name: PACKAGE.name, version: PACKAGE.version, mcp_url: config.mcpUrl, account_url: new URL('/account', config.issuer).href, forge: config.forge.url.origin, tool_policy: policy };
     if (!(c.req.header('Accept') ?? '').includes('text/html')) return c.json(info);
     c.header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
     return c.html(
@@ -61,6 +61,7 @@ export function opsRoutes(deps: { config: Config; health: Health; metrics: Metri
           ) : (
             <p><strong>No tool policy is set:</strong> an assistant may call every tool, with your full forge access.</p>
           )}
+          <p><a href="/account">Your account page</a>: see which assistants act as you, disconnect them, create personal access tokens.</p>
           <p><small>{PACKAGE.name} {PACKAGE.version}</small></p>
         </body>
       </html>,

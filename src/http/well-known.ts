@@ -24,6 +24,12 @@ export function wellKnownRoutes(as: AuthorizationServer): Hono {
     app.use(path, OAUTH_CORS);
     app.get(path, () => json(as.protectedResourceMetadata()));
   }
+  // Every other MCP server is its own protected resource, with its own path-suffixed metadata.
+  for (const r of as.resources.filter((x) => x.url !== as.config.mcpUrl)) {
+    const path = `/.well-known/oauth-protected-resource${new URL(r.url).pathname}`;
+    app.use(path, OAUTH_CORS);
+    app.get(path, () => json(as.protectedResourceMetadata(r.url)));
+  }
   for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
     app.use(path, OAUTH_CORS);
     app.get(path, () => json(as.authorizationServerMetadata()));

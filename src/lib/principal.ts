@@ -22,4 +22,9 @@ export interface Principal {
   forgeAccessToken: string;
   /** When that forge token expires, ms since the epoch. */
   forgeTokenExpiresAt: number;
+  /**
+   * The MCP server the token is for (its audience): `default` for `/mcp`, else the name of the
+   * server at `/mcp/<name>`. Absent means `default`.
+   */
+  server?: string;
 }

@@ -49,6 +49,8 @@ export interface LiveSession {
   openedAt: number;
   lastActivity: number;
   openStreams: number;
+  /** The MCP server (`/mcp/<name>`) the session belongs to; absent for `/mcp` (mcp/server-relays.ts). */
+  server?: string;
 }
 
 export interface Relay {

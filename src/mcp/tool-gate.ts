@@ -36,6 +36,11 @@ export interface ToolGateDeps {
   /** Largest body read when auditing a refused POST, bytes. */
   maxBodyBytes: number;
   clock?: () => number;
+  /**
+   * The MCP server this gate stands in front of (`default` for `/mcp`): selects the server's
+   * policy (rules' `servers`, docs/policy.md) and names it in every audit record. Default `default`.
+   */
+  server?: string;
 }
 
 /** People tracked by the rate limiter before full buckets are dropped. */
@@ -135,7 +140,7 @@ export class ToolGate {
       this.deps.audit.record({
         at, personId: principal.personId, login: principal.login, clientId: principal.clientId, clientName: null,
         sessionId: req.headers.get('mcp-session-id'), tool: name, repository: null, argsSha256: digestArguments(m.params?.arguments),
-        outcome: 'rate_limited', reason: 'rate-limit', durationMs: 0, resultBytes: 0,
+        outcome: 'rate_limited', reason: 'rate-limit', durationMs: 0, resultBytes: 0, server: principal.server ?? 'default',
       });
     }
   }
@@ -151,7 +156,7 @@ export class ToolGate {
   }
 
   #personPolicy(person: Person): PersonPolicy | Promise<PersonPolicy> {
-    return this.deps.policy.forPerson({ personId: person.personId, login: person.login, forgeAccessToken: person.token });
+    return this.deps.policy.forPerson({ personId: person.personId, login: person.login, forgeAccessToken: person.token }, this.deps.server);
   }
 
   /**
@@ -183,6 +188,7 @@ export class ToolGate {
       reason: c.reason ?? null,
       durationMs: Math.round(c.durationMs * 1000) / 1000,
       resultBytes: c.res ? Buffer.byteLength(JSON.stringify(c.res.result ?? c.res.error ?? null)) : 0,
+      server: this.deps.server ?? 'default',
     };
     this.deps.audit.record(r);
   }

@@ -23,6 +23,7 @@ import type { AsContext, Params } from './context.js';
 import type { TokenResponse } from './issue.js';
 import { authorizationServerMetadata, protectedResourceMetadata } from './metadata.js';
 import { RateLimiter } from './rate-limit.js';
+import type { ProtectedResource } from './resource.js';
 import { register } from './registration.js';
 import { UNUSED_CLIENT_TTL_S } from './registration.js';
 import { revokeEndpoint } from './revoke.js';
@@ -49,14 +50,21 @@ export interface AuthorizationServerDeps {
   clock?: Clock;
   /** Fetch used for client ID metadata documents; defaults to the SSRF-guarded fetch. */
   cimdFetch?: typeof fetch;
+  /**
+   * The protected resources (MCP servers) tokens are issued for, the server at `/mcp` first.
+   * Default: only `config.mcpUrl`.
+   */
+  resources?: readonly ProtectedResource[];
 }
 
 export interface AuthorizationServer {
   readonly config: Config;
+  /** The protected resources (MCP servers), the one at `/mcp` first. */
+  readonly resources: readonly ProtectedResource[];
   /** RFC 8414 metadata (also the OpenID configuration alias). */
   authorizationServerMetadata(): Record<string, unknown>;
-  /** RFC 9728 metadata of `/mcp`. */
-  protectedResourceMetadata(): Record<string, unknown>;
+  /** RFC 9728 metadata of `/mcp`, or of the resource with the MCP URL `resource`. */
+  protectedResourceMetadata(resource?: string): Record<string, unknown>;
   /** RFC 7591. @throws {OAuthError} */
   register(body: unknown, ip: string): Promise<Record<string, unknown>>;
   /** @throws {OAuthError} redirectable once client and redirect URI are valid. */
@@ -69,8 +77,11 @@ export interface AuthorizationServer {
   token(params: Params, creds: PresentedCredentials): Promise<TokenResponse>;
   /** RFC 7009. @throws {OAuthError} invalid_client / invalid_request. */
   revoke(params: Params, creds: PresentedCredentials): Promise<void>;
-  /** Bearer check for `/mcp`: the principal, or the challenge/503 Response to send. */
-  authenticate(req: Request): Promise<Principal | Response>;
+  /**
+   * Bearer check for `/mcp` (or the MCP URL `resource` of another server): the principal, or the
+   * challenge/503 Response to send.
+   */
+  authenticate(req: Request, resource?: string): Promise<Principal | Response>;
   /** Logs an unexpected error of an endpoint (never its secrets). */
   reportError(err: unknown, where: Record<string, string>): void;
   /** Counts an endpoint outcome (`ok` or an error code) in the metrics; refusals are also audited. */
@@ -86,8 +97,10 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   const { config, store, log } = deps;
   const now = deps.clock ?? systemClock;
   const clients = store.clients;
+  const resources = deps.resources ?? [{ url: config.mcpUrl, server: 'default', title: 'Forge via MCP' }];
   const ctx: AsContext = {
     config,
+    resources,
     clients,
     transactions: store.transactions,
     grants: store.grants,
@@ -119,15 +132,16 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
 
   return {
     config,
+    resources,
     authorizationServerMetadata: () => authorizationServerMetadata(config),
-    protectedResourceMetadata: () => protectedResourceMetadata(config),
+    protectedResourceMetadata: (resource) => protectedResourceMetadata(config, resources.find((r) => r.url === resource)),
     register: (body, ip) => register(ctx, limiter, body, ip),
     authorize: (p) => authorize(ctx, p),
     consent: (d) => decideConsent(ctx, d),
     callback: (p, cookie) => forgeCallback(ctx, p, cookie),
     token: (p, creds) => tokenEndpoint(ctx, p, creds),
     revoke: (p, creds) => revokeEndpoint(ctx, p, creds),
-    authenticate: (req) => authenticateBearer(ctx, req),
+    authenticate: (req, resource) => authenticateBearer(ctx, req, resource),
     reportError: (err, where) => ctx.log.error({ err, ...where }, 'authorization server error'),
     count: (endpoint, outcome) => {
       ctx.metrics.requests.inc({ endpoint, outcome });

@@ -11,7 +11,7 @@ import type { AsContext, Params } from './context.js';
 import { OAuthError } from './errors.js';
 import { assertPkceS256Challenge } from './pkce.js';
 import { isLoopbackRedirect, matchRedirectUri, redirectHost } from './redirect-uri.js';
-import { checkResource } from './resource.js';
+import { checkResources } from './resource.js';
 import { grantedScope } from './scopes.js';
 import { newId, TRANSACTION_TTL_S } from './tokens.js';
 import { forgeScopes } from '../upstream/forge-client.js';
@@ -37,6 +37,8 @@ export interface ConsentView {
   forgeOrigin: string;
   /** Forge scopes the broker requests; empty means the account's full power. */
   forgeScopes: string[];
+  /** The MCP servers (protected resources) the client asks for, each named on the page. */
+  resources: { url: string; title: string }[];
 }
 
 /** The result of a valid authorization request. */
@@ -62,7 +64,8 @@ export async function authorize(ctx: AsContext, p: Params): Promise<ConsentPromp
       throw new OAuthError('invalid_request', 'request objects are not supported');
     }
     const challenge = assertPkceS256Challenge(p.code_challenge, p.code_challenge_method);
-    const resource = checkResource(p.resource, ctx.config);
+    const resources = checkResources(p.resource, ctx.resources);
+    const resource = resources.join(' ');
     const scope = grantedScope(p.scope);
     const now = ctx.now();
     const txId = newId('tx_');
@@ -97,6 +100,7 @@ export async function authorize(ctx: AsContext, p: Params): Promise<ConsentPromp
       loopbackOnly: client.metadata.redirect_uris.every(isLoopbackRedirect),
       forgeOrigin: ctx.config.forge.url.origin,
       forgeScopes: forgeScopes(ctx.config), // what is really requested, incl. read:user when restricting
+      resources: resources.map((url) => ({ url, title: ctx.resources.find((r) => r.url === url)!.title })),
     };
     return { view, browserSecret };
   } catch (err) {

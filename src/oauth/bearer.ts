@@ -12,18 +12,21 @@ import { ForgeGrantEndedError, ForgeUnavailableError } from '../upstream/types.j
 import type { AsContext } from './context.js';
 import { resourceMetadataUrl } from './metadata.js';
 import { SCOPES_SUPPORTED } from './scopes.js';
-import { ACCESS_TOKEN_PREFIX } from './tokens.js';
+import { ACCESS_TOKEN_PREFIX, PERSONAL_TOKEN_PREFIX } from './tokens.js';
 
 /** Seconds a client is told to wait when the forge is unavailable. */
 const FORGE_RETRY_AFTER_S = 5;
 
 type ChallengeError = { error: 'invalid_request' | 'invalid_token'; description: string };
 
-/** The RFC 6750 §3 challenge response (401, or 400 for invalid_request). */
-export function bearerChallenge(ctx: Pick<AsContext, 'config'>, err?: ChallengeError): Response {
+/**
+ * The RFC 6750 §3 challenge response (401, or 400 for invalid_request), naming the metadata of
+ * `resource` (default: `/mcp`).
+ */
+export function bearerChallenge(ctx: Pick<AsContext, 'config'>, err?: ChallengeError, resource?: string): Response {
   const parts = [
     'realm="fjmcp-broker"',
-    `resource_metadata="${resourceMetadataUrl(ctx.config)}"`,
+    `resource_metadata="${resourceMetadataUrl(ctx.config, resource)}"`,
     `scope="${SCOPES_SUPPORTED.join(' ')}"`,
   ];
   if (err) parts.push(`error="${err.error}"`, `error_description="${err.description.replace(/["\\]/g, '')}"`);
@@ -49,29 +52,35 @@ function touchGrant(ctx: AsContext, grantId: string, now: number): void {
   ctx.control.touchGrant(grantId, now).catch((err: unknown) => ctx.log.warn({ err }, 'recording a grant\'s last use failed'));
 }
 
-/** @returns the principal, or the Response to send instead (401/400 challenge, 503 forge unavailable). */
-export async function authenticateBearer(ctx: AsContext, req: Request): Promise<Principal | Response> {
+/**
+ * @param resource the protected resource requested (the MCP URL of the server the request is
+ *   for); default: `/mcp`. A token is accepted only for its own audience (RFC 8707).
+ * @returns the principal, or the Response to send instead (401/400 challenge, 503 forge unavailable).
+ */
+export async function authenticateBearer(ctx: AsContext, req: Request, resource: string = ctx.config.mcpUrl): Promise<Principal | Response> {
   const url = new URL(req.url);
+  const challenge = (err?: ChallengeError) => bearerChallenge(ctx, err, resource);
   if (url.searchParams.has('access_token')) {
-    return bearerChallenge(ctx, { error: 'invalid_request', description: 'access tokens are accepted only in the Authorization header' });
+    return challenge({ error: 'invalid_request', description: 'access tokens are accepted only in the Authorization header' });
   }
   const header = req.headers.get('authorization');
   const m = header ? /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header) : null;
   if (!m) {
     return header && /^Bearer\b/i.test(header)
-      ? bearerChallenge(ctx, { error: 'invalid_request', description: 'malformed Bearer credentials' })
-      : bearerChallenge(ctx);
+      ? challenge({ error: 'invalid_request', description: 'malformed Bearer credentials' })
+      : challenge();
   }
   const token = m[1]!;
-  const invalid = (description: string) => bearerChallenge(ctx, { error: 'invalid_token', description });
-  if (!token.startsWith(ACCESS_TOKEN_PREFIX)) return invalid('not an access token issued by this server');
+  const invalid = (description: string) => challenge({ error: 'invalid_token', description });
+  // Personal access tokens (account page) are access tokens of their own grant: same checks.
+  if (!token.startsWith(ACCESS_TOKEN_PREFIX) && !token.startsWith(PERSONAL_TOKEN_PREFIX)) return invalid('not an access token issued by this server');
   const row = await ctx.tokens.find(sha256(token));
   const now = ctx.now();
   if (!row || row.kind !== 'access') return invalid('unknown access token');
   if (row.revokedAt !== null || row.grant.revokedAt !== null) return invalid('the access token was revoked');
   if (row.expiresAt <= now) return invalid('the access token expired');
   // RFC 8707 audience: a token for any other resource is not accepted here.
-  if (row.resource !== ctx.config.mcpUrl) return invalid('the access token was issued for another resource');
+  if (row.resource !== resource) return invalid('the access token was issued for another resource');
   // Blocked by the operator (fjmcp-broker admin block): refused from the next request on.
   if (await ctx.control.isBlocked(row.grant.personId, row.grant.login)) return invalid('this account is blocked on this broker by its operator');
   touchGrant(ctx, row.grantId, now);
@@ -100,5 +109,6 @@ export async function authenticateBearer(ctx: AsContext, req: Request): Promise<
     scopes: row.scope.split(' ').filter(Boolean),
     forgeAccessToken: forge.accessToken,
     forgeTokenExpiresAt: forge.expiresAt,
+    server: ctx.resources.find((r) => r.url === resource)?.server ?? 'default',
   };
 }

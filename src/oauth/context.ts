@@ -15,9 +15,12 @@ import type { TransactionStore } from '../store/transactions.js';
 import type { ForgeClient, ForgeTokens } from '../upstream/types.js';
 import type { ClientRegistry } from './clients.js';
 import type { AsMetrics } from './as-metrics.js';
+import type { ProtectedResource } from './resource.js';
 
 export interface AsContext {
   config: Config;
+  /** The protected resources tokens are issued for: the server at `/mcp` first. */
+  resources: readonly ProtectedResource[];
   clients: ClientStore;
   transactions: TransactionStore;
   grants: GrantStore;

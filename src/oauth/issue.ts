@@ -19,12 +19,16 @@ export interface TokenResponse {
   scope: string;
 }
 
-export function mintTokens(ctx: AsContext, grant: GrantRow, client: Client): { response: TokenResponse; rows: NewToken[] } {
+/**
+ * @param audience the one resource the access token is for (oauth/resource.ts `audienceOf`); the
+ *   refresh token keeps every resource of the grant, so a later refresh may name another.
+ */
+export function mintTokens(ctx: AsContext, grant: GrantRow, client: Client, audience: string): { response: TokenResponse; rows: NewToken[] } {
   const now = ctx.now();
   const { accessTtlS, refreshTtlS } = ctx.config.tokens;
   const base = { grantId: grant.id, clientId: client.clientId, scope: grant.scope, resource: grant.resource, createdAt: now };
   const access = newAccessToken();
-  const rows: NewToken[] = [{ ...base, hash: sha256(access), kind: 'access', expiresAt: now + accessTtlS * 1000 }];
+  const rows: NewToken[] = [{ ...base, resource: audience, hash: sha256(access), kind: 'access', expiresAt: now + accessTtlS * 1000 }];
   const response: TokenResponse = { access_token: access, token_type: 'Bearer', expires_in: accessTtlS, scope: grant.scope };
   if (client.metadata.grant_types.includes('refresh_token')) {
     const refresh = newRefreshToken();

@@ -6,6 +6,7 @@
  */
 import type { Config } from '../config.js';
 import { SUPPORTED_AUTH_METHODS } from './client-metadata.js';
+import type { ProtectedResource } from './resource.js';
 import { SCOPES_SUPPORTED } from './scopes.js';
 
 /** RFC 8414 §2 authorization server metadata (also served as OpenID configuration). */
@@ -32,19 +33,26 @@ export function authorizationServerMetadata(config: Config): Record<string, unkn
   };
 }
 
-/** RFC 9728 §2 protected resource metadata for `/mcp`. */
-export function protectedResourceMetadata(config: Config): Record<string, unknown> {
+/**
+ * RFC 9728 §2 protected resource metadata of one MCP server (`/mcp` unless `resource` names
+ * another of the broker's servers).
+ */
+export function protectedResourceMetadata(config: Config, resource?: ProtectedResource): Record<string, unknown> {
+  const other = resource && resource.url !== config.mcpUrl ? resource : undefined;
   return {
-    resource: config.mcpUrl,
+    resource: other?.url ?? config.mcpUrl,
     // RFC 9728 §2: authorization_servers[0] is the issuer, identical to the RFC 8414 `issuer`.
     authorization_servers: [config.issuer],
     scopes_supported: [...SCOPES_SUPPORTED],
     bearer_methods_supported: ['header'],
-    resource_name: 'Forge via MCP (fjmcp-broker)',
+    resource_name: other ? `${other.title} (fjmcp-broker)` : 'Forge via MCP (fjmcp-broker)',
   };
 }
 
-/** URL of the path-suffixed protected resource metadata (RFC 9728 §3.1), named in challenges. */
-export function resourceMetadataUrl(config: Config): string {
-  return `${config.issuer}/.well-known/oauth-protected-resource${new URL(config.mcpUrl).pathname}`;
+/**
+ * URL of the path-suffixed protected resource metadata (RFC 9728 §3.1) of `resource` (default:
+ * the MCP URL `/mcp`), named in challenges.
+ */
+export function resourceMetadataUrl(config: Config, resource: string = config.mcpUrl): string {
+  return `${config.issuer}/.well-known/oauth-protected-resource${new URL(resource).pathname}`;
 }

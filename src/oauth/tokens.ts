@@ -9,6 +9,8 @@ import { randomToken } from '../lib/crypto.js';
 export const ACCESS_TOKEN_PREFIX = 'mcpb_at_';
 export const REFRESH_TOKEN_PREFIX = 'mcpb_rt_';
 export const AUTHORIZATION_CODE_PREFIX = 'mcpb_ac_';
+/** Personal access tokens (account page): a distinct prefix so secret scanners and people can tell them apart. */
+export const PERSONAL_TOKEN_PREFIX = 'mcpb_pat_';
 
 /** Authorization code lifetime, in seconds (RFC 6749 §4.1.2 recommends at most 10 minutes). */
 export const AUTHORIZATION_CODE_TTL_S = 60;
@@ -20,5 +22,6 @@ export const TRANSACTION_TTL_S = 600;
 export const newAccessToken = () => randomToken(ACCESS_TOKEN_PREFIX);
 export const newRefreshToken = () => randomToken(REFRESH_TOKEN_PREFIX);
 export const newAuthorizationCode = () => randomToken(AUTHORIZATION_CODE_PREFIX);
+export const newPersonalToken = () => randomToken(PERSONAL_TOKEN_PREFIX);
 /** Internal ids (grants, transactions): 128 bits are enough, they are not secrets. */
 export const newId = (prefix: string) => randomToken(prefix, 16);

@@ -66,7 +66,20 @@ const NPM_GITEA_MCP: ToolCatalog = {
   pull_request__list_my: read('unknown'), // across repositories
 };
 
+/**
+ * terraphim/gitea-robot `mcp-server`: its four tools as its docs/MCP_SERVER.md §Available MCP
+ * Tools describes them (not reviewed against a running child: it cannot be built here), each
+ * taking `owner` and `repo`; only `add_dep` writes.
+ */
+const GITEA_ROBOT: ToolCatalog = {
+  triage: read(),
+  ready: read(),
+  graph: read(),
+  add_dep: write(),
+};
+
 /** Catalogs by child preset name (src/child/presets.ts). `custom` has none: annotations only. */
 export const TOOL_CATALOGS: Readonly<Record<string, ToolCatalog>> = {
   'gitea-mcp-npm': NPM_GITEA_MCP,
+  'gitea-robot': GITEA_ROBOT,
 };

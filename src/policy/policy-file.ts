@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isNode, isScalar } from 'yaml';
 import { z } from 'zod';
+import { CHILD_PRESETS } from '../child/presets.js';
 
 /** Thrown by {@link readPolicyFile}: one line per problem, each naming its place in the file. */
 export class PolicyFileError extends Error {
@@ -50,17 +51,66 @@ const Rule = z
       })
       .optional(),
     repositories: z.array(repoGlob, { error: 'a list of "owner/repository" globs' }).optional(),
+    /** The servers the rule applies at (`default` = `/mcp`); absent = every server. */
+    servers: names('server name').optional(),
   })
   .refine((r) => r.read_only === true || r.tools?.allow || r.tools?.deny?.length || r.repositories, {
     error: 'this rule has no effect: give it read_only: true, tools.allow, tools.deny or repositories',
   });
 
-export const PolicyFileSchema = z.strictObject({
-  rules: z.array(Rule, { error: 'a list of rules' }),
-});
+/** The name of the server at `/mcp`, in rules' `servers`, the audit and the logs. */
+export const DEFAULT_SERVER = 'default';
+
+/** A server name: the last segment of its path `/mcp/<name>`. */
+const SERVER_NAME = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
+/** An environment variable name (POSIX portable). */
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name such as GITEA_TOKEN');
+const positive = z.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number');
+
+/**
+ * One MCP server served at `/mcp/<name>`: a preset, or a command with the name of the variable
+ * that carries the person's token; the other keys override the preset's, as `FJMCP_CHILD_*` do.
+ */
+const Server = z
+  .strictObject({
+    /** Shown on the consent page and in the protected-resource metadata. */
+    title: z.string().trim().min(1).max(100).optional(),
+    preset: z.enum(['custom', ...Object.keys(CHILD_PRESETS)] as [string, ...string[]], { error: `one of ${Object.keys(CHILD_PRESETS).join(', ')}, custom` }).optional(),
+    command: z.string().trim().min(1, 'an executable (absolute path or a name on PATH)').optional(),
+    args: z.array(z.string(), { error: 'a list of strings (never a token)' }).optional(),
+    token_env: envName.optional(),
+    url_env: envName.optional(),
+    env: z.record(envName, z.string(), { error: 'a map of variable names to non-secret values' }).optional(),
+    idle_s: positive.optional(),
+    max_children: positive.optional(),
+  })
+  .refine((s) => (s.preset && s.preset !== 'custom') || (s.command && s.token_env), {
+    error: 'give a preset, or command and token_env',
+  });
+
+export const PolicyFileSchema = z
+  .strictObject({
+    /** MCP servers besides the one at `/mcp` (FJMCP_CHILD_*), by name. Read at start only. */
+    servers: z
+      .record(
+        z.string().regex(SERVER_NAME, 'a server name: lower-case letters, digits and "-", e.g. robot').refine((n) => n !== DEFAULT_SERVER, `"${DEFAULT_SERVER}" is the server at /mcp`),
+        Server,
+      )
+      .optional(),
+    rules: z.array(Rule, { error: 'a list of rules' }),
+  })
+  .superRefine((f, ctx) => {
+    const known = new Set([DEFAULT_SERVER, ...Object.keys(f.servers ?? {})]);
+    f.rules.forEach((r, i) =>
+      r.servers?.forEach((name, j) => {
+        if (!known.has(name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'servers', j], message: `no server named "${name}" (known: ${[...known].join(', ')})` });
+      }),
+    );
+  });
 
 export type PolicyFile = z.infer<typeof PolicyFileSchema>;
 export type PolicyRule = PolicyFile['rules'][number];
+export type ServerEntry = NonNullable<PolicyFile['servers']>[string];
 
 /**
  * Parses and validates policy text. `file` is only used in messages.
@@ -119,6 +169,8 @@ function formatPath(path: readonly (string | number | symbol)[]): string {
 }
 
 function describe(issue: z.core.$ZodIssue): string {
+  // A server name that is not one (zod reports the key's own problem inside).
+  if (issue.code === 'invalid_key') return issue.issues.map((i) => i.message).join('; ');
   if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
   if (issue.code === 'invalid_type') {
     const msg = issue.message.startsWith('Invalid input') ? `expected ${issue.expected}` : `expected ${issue.message}`;

@@ -11,6 +11,7 @@
  * transaction open across an await of its own, so no engine has to lend out a connection.
  * New tables add a sub-store here with the same rule.
  */
+import { createPersonalTokenStore, type PersonalTokenStore } from './personal-tokens.js';
 import type { ClientStore } from './clients.js';
 import { createControlStore, type ControlStore } from './control.js';
 import { createAccountStore, type AccountStore } from './account.js';
@@ -41,6 +42,8 @@ export interface Store {
   readonly control: ControlStore;
   /** The account page's sign-in and sessions (store/account.ts). */
   readonly account: AccountStore;
+  /** Personal access tokens' names and expiry (store/personal-tokens.ts). */
+  readonly personalTokens: PersonalTokenStore;
   /**
    * An online, consistent copy of the whole store into the file `path` (SQLite's backup API;
    * writers keep working meanwhile). @throws when the file cannot be written.
@@ -64,6 +67,7 @@ export function sqliteStore(db: Db): Store {
     toolCalls: createToolCallStore(db),
     control: createControlStore(db),
     account: createAccountStore(db),
+    personalTokens: createPersonalTokenStore(db),
     backup: async (path) => void (await db.backup(path)),
     ping: async () => pingDb(db),
     close: async () => void db.close(),

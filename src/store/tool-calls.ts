@@ -32,6 +32,11 @@ export interface ToolCallRecord {
   durationMs: number;
   /** Bytes of the JSON result (or error) sent back to the client. */
   resultBytes: number;
+  /**
+   * The MCP server the call went to: its name in the policy file's `servers` (served at
+   * `/mcp/<name>`). Absent, or `default`, for the server at `/mcp` (stored as NULL).
+   */
+  server?: string;
 }
 
 /** Filter of {@link ToolCallStore.query}; every field optional, all given ones must hold. */
@@ -44,6 +49,8 @@ export interface ToolCallQuery {
   person?: string;
   tool?: string;
   outcome?: ToolCallOutcome;
+  /** Server name; `default` selects the server at `/mcp`. */
+  server?: string;
   /** Most rows returned, newest first; default 1000. */
   limit?: number;
 }
@@ -54,6 +61,8 @@ export interface ToolCallStore {
   query(q?: ToolCallQuery): Promise<ToolCallRecord[]>;
   /** Deletes records with `at` before `before`; @returns how many. */
   reap(before: number): Promise<number>;
+  /** The newest call of the person per broker-side client id (the account page). */
+  lastByClient(personId: string): Promise<{ clientId: string; at: number; tool: string }[]>;
 }
 
 interface RawRow {
@@ -70,17 +79,26 @@ interface RawRow {
   reason: string | null;
   duration_ms: number;
   result_bytes: number;
+  server: string | null;
 }
+
+/** The stored form of {@link ToolCallRecord.server}: NULL for the server at `/mcp`. */
+export const storedServer = (server: string | undefined): string | null => (server === undefined || server === 'default' ? null : server);
 
 export function createToolCallStore(db: Db): ToolCallStore {
   const ins = db.prepare(
-    `INSERT INTO tool_calls (at, person_id, login, client_id, client_name, session_id, tool, repository, args_sha256, outcome, reason, duration_ms, result_bytes)
-     VALUES (@at, @personId, @login, @clientId, @clientName, @sessionId, @tool, @repository, @argsSha256, @outcome, @reason, @durationMs, @resultBytes)`,
+    `INSERT INTO tool_calls (at, person_id, login, client_id, client_name, session_id, tool, repository, args_sha256, outcome, reason, duration_ms, result_bytes, server)
+     VALUES (@at, @personId, @login, @clientId, @clientName, @sessionId, @tool, @repository, @argsSha256, @outcome, @reason, @durationMs, @resultBytes, @server)`,
   );
   const del = db.prepare<[number]>('DELETE FROM tool_calls WHERE at < ?');
   return {
     async insert(r) {
-      ins.run(r);
+      ins.run({ ...r, server: storedServer(r.server) });
+    },
+    async lastByClient(personId) {
+      // SQLite takes the bare column `tool` from the row where max(at) is found.
+      return db.prepare('SELECT client_id AS clientId, max(at) AS at, tool FROM tool_calls WHERE person_id = ? AND client_id IS NOT NULL GROUP BY client_id')
+        .all(personId) as { clientId: string; at: number; tool: string }[];
     },
     async query(q = {}) {
       const where: string[] = [];
@@ -90,6 +108,11 @@ export function createToolCallStore(db: Db): ToolCallStore {
       if (q.person !== undefined) (where.push('(person_id = ? OR lower(login) = lower(?))'), args.push(q.person, q.person));
       if (q.tool !== undefined) (where.push('tool = ?'), args.push(q.tool));
       if (q.outcome !== undefined) (where.push('outcome = ?'), args.push(q.outcome));
+      if (q.server !== undefined) {
+        const stored = storedServer(q.server);
+        if (stored === null) where.push('server IS NULL');
+        else (where.push('server = ?'), args.push(stored));
+      }
       const sql = `SELECT * FROM tool_calls ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`;
       const rows = db.prepare(sql).all(...args, q.limit ?? 1000) as RawRow[];
       return rows.map((r) => ({
@@ -106,6 +129,7 @@ export function createToolCallStore(db: Db): ToolCallStore {
         reason: r.reason,
         durationMs: r.duration_ms,
         resultBytes: r.result_bytes,
+        ...(r.server !== null ? { server: r.server } : {}),
       }));
     },
     async reap(before) {

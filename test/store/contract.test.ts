@@ -10,6 +10,7 @@ import { MIGRATIONS as PG_MIGRATIONS } from '../../src/store/postgres/migrations
 import { openPostgresStore } from '../../src/store/postgres/index.js';
 import type { Store } from '../../src/store/store.js';
 import type { NewToken } from '../../src/store/tokens.js';
+import { PAT_CLIENT_ID } from '../../src/store/personal-tokens.js';
 import { ENGINES, freshPostgresUrl } from '../support/stores.js';
 import pg from 'pg';
 
@@ -192,5 +193,20 @@ describe.each(ENGINES)('store contract on $name', (engine) => {
     await s.releaseRefreshLease('1', other);
     expect(await s.acquireRefreshLease('1', holder, T0 + 101, T0 + 201)).toBe(true);
     expect((await s.get('1'))?.version).toBe(1); // the lease is not a new token set
+  });
+
+  it('creates a personal access token as a grant of the built-in client with one access token by digest; lists it with its use and revocation', async () => {
+    const s = await open();
+    const t = { grantId: 'gp1', personId: 'p1', login: 'alice', name: 'CI', tokenHash: 'h-pat', scope: 'mcp', resource: 'https://b/mcp', createdAt: T0, expiresAt: T0 + 7 * 86_400_000 };
+    await s.personalTokens.create(t);
+    await s.personalTokens.create({ ...t, grantId: 'gp2', tokenHash: 'h-pat2', name: 'later', createdAt: T0 + 1 }); // the client row exists already
+    expect(await s.tokens.find('h-pat')).toMatchObject({ kind: 'access', grantId: 'gp1', clientId: PAT_CLIENT_ID, resource: 'https://b/mcp', expiresAt: T0 + 7 * 86_400_000 });
+    await s.control.touchGrant('gp1', T0 + 5);
+    await s.control.revokeGrants(['gp2'], 'test', T0 + 6);
+    expect(await s.personalTokens.list('p1')).toEqual([
+      { id: 'gp2', personId: 'p1', login: 'alice', name: 'later', createdAt: T0 + 1, expiresAt: T0 + 7 * 86_400_000, lastUsedAt: null, revokedAt: T0 + 6 },
+      { id: 'gp1', personId: 'p1', login: 'alice', name: 'CI', createdAt: T0, expiresAt: T0 + 7 * 86_400_000, lastUsedAt: T0 + 5, revokedAt: null },
+    ]);
+    expect(await s.personalTokens.list('p2')).toEqual([]);
   });
 });

@@ -33,6 +33,21 @@ describe.each(ENGINES)('tool_calls on $name', (engine) => {
     expect((await s.toolCalls.query({ tool: 'issue__list', limit: 1 })).map((r) => r.at)).toEqual([T0 + 2000]);
   });
 
+  it('gives the newest call of a person per client (the account page\'s last tool call)', async () => {
+    const s = await engine.open();
+    opened.push(s);
+    await s.toolCalls.insert(rec(T0, { tool: 'old' }));
+    await s.toolCalls.insert(rec(T0 + 2000, { tool: 'newest' }));
+    await s.toolCalls.insert(rec(T0 + 1000, { tool: 'middle' }));
+    await s.toolCalls.insert(rec(T0 + 3000, { tool: 'other-client', clientId: 'c2' }));
+    await s.toolCalls.insert(rec(T0 + 4000, { tool: 'bob', personId: '8', login: 'bob' }));
+    const last = await s.toolCalls.lastByClient('7');
+    expect(last.sort((a, b) => a.at - b.at)).toEqual([
+      { clientId: 'c1', at: T0 + 2000, tool: 'newest' },
+      { clientId: 'c2', at: T0 + 3000, tool: 'other-client' },
+    ]);
+  });
+
   it('reaps records older than the cut-off only', async () => {
     const s = await engine.open();
     opened.push(s);

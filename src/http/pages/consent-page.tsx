@@ -3,7 +3,8 @@
  * The broker's consent page: who is asking (name, verified or not), where the answer goes (the
  * redirect host), warnings (loopback-only redirects, unverified names), and plainly what approval
  * means — the AI client acts with the person's full forge account power unless forge scopes
- * restrict it. Every value is escaped by hono/jsx.
+ * restrict it; and which of the broker's MCP servers (protected resources, RFC 8707) the client
+ * asks for, each named when it asks for several at once. Every value is escaped by hono/jsx.
  */
 import type { ConsentView } from '../../oauth/authorize.js';
 import { Layout } from './layout.js';
@@ -27,6 +28,14 @@ export function ConsentPage({ view }: { view: ConsentView }) {
         <dt>Sends you back to</dt>
         <dd>
           <code>{view.redirectHost}</code>
+        </dd>
+        <dt>{view.resources.length > 1 ? `For these ${view.resources.length} MCP servers` : 'For the MCP server'}</dt>
+        <dd>
+          {view.resources.map((r) => (
+            <div class="resource">
+              {r.title} <code>{r.url}</code>
+            </div>
+          ))}
         </dd>
         <dt>Client ID</dt>
         <dd>
@@ -81,8 +90,8 @@ export function ConsentPage({ view }: { view: ConsentView }) {
         </div>
       </form>
       <p class="foot">
-        Next you sign in on {view.forgeOrigin}. You can revoke access later by signing out of the client or removing the
-        application in your {forgeHost} settings.
+        Next you sign in on {view.forgeOrigin}. You can see and disconnect your assistants at any time on your{' '}
+        <a href="/account">account page</a>.
       </p>
     </Layout>
   );

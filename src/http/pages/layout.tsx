@@ -27,9 +27,22 @@ button{font:inherit;font-weight:600;border-radius:8px;padding:.6rem 1.3rem;curso
 .approve{background:#1f883d;border-color:#1a7f37;color:#fff}.approve:hover{background:#1a7f37}
 .deny{background:#f6f8fa;color:#cf222e}.deny:hover{background:#ffebe9}
 .foot{margin-top:1.25rem;font-size:.8rem;color:#656d76}
+main.wide{max-width:68rem}
+h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
+table{width:100%;border-collapse:collapse;font-size:.9rem;margin:0 0 1rem}
+th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #d8dee4;vertical-align:middle}
+th{color:#656d76;font-weight:600;font-size:.8rem}
+.row{display:flex;justify-content:space-between;align-items:baseline;gap:1rem;flex-wrap:wrap}
+.muted{color:#656d76;font-size:.9rem}
+.small{padding:.3rem .8rem;font-size:.85rem}
+a.button{display:inline-block;text-decoration:none;font-weight:600;border-radius:8px;padding:.6rem 1.3rem;border:1px solid #1a7f37}
+form.inline{display:flex;gap:.75rem;align-items:center;flex-wrap:wrap;margin:.5rem 0 1rem}
+input,select{font:inherit;padding:.3rem .5rem;border:1px solid #d0d7de;border-radius:6px}
+.token{display:block;word-break:break-all;user-select:all;font-size:.95rem}
+.danger-zone{margin-top:1.5rem;padding-top:1rem;border-top:1px solid #d8dee4}
 `;
 
-export function Layout(props: { title: string; children: Child }) {
+export function Layout(props: { title: string; children: Child; wide?: boolean }) {
   return (
     <html lang="en">
       <head>
@@ -41,7 +54,7 @@ export function Layout(props: { title: string; children: Child }) {
         <style>{raw(CSS)}</style>
       </head>
       <body>
-        <main>{props.children}</main>
+        <main class={props.wide ? 'wide' : undefined}>{props.children}</main>
       </body>
     </html>
   );

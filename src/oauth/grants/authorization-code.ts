@@ -11,7 +11,7 @@ import type { AsContext, Params } from '../context.js';
 import { OAuthError } from '../errors.js';
 import { mintTokens, type TokenResponse } from '../issue.js';
 import { assertPkceVerifier } from '../pkce.js';
-import { checkResource } from '../resource.js';
+import { audienceOf } from '../resource.js';
 
 export async function authorizationCodeGrant(ctx: AsContext, client: Client, p: Params): Promise<TokenResponse> {
   if (!p.code) throw new OAuthError('invalid_request', 'code is required');
@@ -31,12 +31,10 @@ export async function authorizationCodeGrant(ctx: AsContext, client: Client, p: 
     throw new OAuthError('invalid_grant', 'redirect_uri differs from the authorization request');
   }
   assertPkceVerifier(p.code_verifier, code.codeChallenge);
-  if (p.resource !== undefined && checkResource(p.resource, ctx.config) !== code.resource) {
-    throw new OAuthError('invalid_target', 'resource differs from the authorization request');
-  }
+  const audience = audienceOf(p.resource, code.resource, ctx.resources);
   const grant = await ctx.grants.get(code.grantId);
   if (!grant || grant.revokedAt !== null) throw new OAuthError('invalid_grant', 'the grant was revoked');
-  const { response, rows } = mintTokens(ctx, grant, client);
+  const { response, rows } = mintTokens(ctx, grant, client, audience);
   await ctx.tokens.insert(...rows);
   ctx.audit('token.issued', { clientId: client.clientId, grantId: grant.id, personId: grant.personId });
   return response;

@@ -15,7 +15,7 @@ import type { Client } from '../clients.js';
 import type { AsContext, Params } from '../context.js';
 import { OAuthError } from '../errors.js';
 import { mintTokens, type TokenResponse } from '../issue.js';
-import { checkResource } from '../resource.js';
+import { audienceOf, checkResource, resourceList } from '../resource.js';
 
 export async function refreshTokenGrant(ctx: AsContext, client: Client, p: Params): Promise<TokenResponse> {
   if (!p.refresh_token) throw new OAuthError('invalid_request', 'refresh_token is required');
@@ -26,9 +26,12 @@ export async function refreshTokenGrant(ctx: AsContext, client: Client, p: Param
   if (row.clientId !== client.clientId) throw new OAuthError('invalid_grant', 'refresh token was issued to another client');
   if (row.grant.revokedAt !== null || row.revokedAt !== null) throw new OAuthError('invalid_grant', 'refresh token was revoked');
   if (row.expiresAt <= now) throw new OAuthError('invalid_grant', 'refresh token expired');
-  if (p.resource !== undefined && checkResource(p.resource, ctx.config) !== row.resource) {
+  // The refresh token carries every resource of the authorization; the new access token is for
+  // the one named, or the first (RFC 8707 §2.2).
+  if (p.resource !== undefined && !resourceList(row.resource).includes(checkResource(p.resource, ctx.resources))) {
     throw new OAuthError('invalid_target', 'resource differs from the grant');
   }
+  const audience = audienceOf(p.resource, row.resource, ctx.resources);
   const aad = `${row.grantId}:${hash}`;
   const replayWithinGrace = (r: typeof row): TokenResponse | undefined =>
     r.rotatedAt !== null && r.successorSealed && (r.graceUntil ?? 0) > now
@@ -37,7 +40,7 @@ export async function refreshTokenGrant(ctx: AsContext, client: Client, p: Param
 
   if (row.rotatedAt !== null) return retryOrRevoke(ctx, row.grantId, client, replayWithinGrace(row));
 
-  const { response, rows } = mintTokens(ctx, row.grant, client);
+  const { response, rows } = mintTokens(ctx, row.grant, client, audience);
   const graceMs = ctx.config.tokens.refreshGraceS * 1000;
   const sealed = graceMs > 0 ? ctx.sealer.seal(JSON.stringify(response), aad) : null;
   if (!(await ctx.tokens.rotate(hash, sealed, now, now + graceMs, rows))) {

@@ -3,6 +3,7 @@
  * The PostgreSQL engine of the store (see store/store.ts), chosen by `FJMCP_DATABASE_URL`.
  * Every atomic store method is one BEGIN…COMMIT on one pooled client.
  */
+import { createPgPersonalTokenStore } from './personal-tokens.js';
 import type { Store } from '../store.js';
 import { createPgAccountStore } from './account.js';
 import { createPgClientStore } from './clients.js';
@@ -31,6 +32,7 @@ export async function openPostgresStore(url: string): Promise<Store> {
     toolCalls: createPgToolCallStore(pool),
     control: createPgControlStore(pool),
     account: createPgAccountStore(pool),
+    personalTokens: createPgPersonalTokenStore(pool),
     backup: async () => {
       // A consistent copy of a PostgreSQL database is pg_dump's job (docs/operations.md).
       throw new Error('backup of a PostgreSQL store: use pg_dump (e.g. pg_dump -Fc -f broker.dump "$FJMCP_DATABASE_URL")');

@@ -2,21 +2,28 @@
  * @module store/postgres/tool-calls
  * PostgreSQL twin of store/tool-calls.ts: the tool-call audit.
  */
-import type { ToolCallRecord, ToolCallStore } from '../tool-calls.js';
+import { storedServer, type ToolCallRecord, type ToolCallStore } from '../tool-calls.js';
 import { changed, type PgPool } from './db.js';
 
 const COLS = `at, person_id AS "personId", login, client_id AS "clientId", client_name AS "clientName",
   session_id AS "sessionId", tool, repository, args_sha256 AS "argsSha256", outcome, reason,
-  duration_ms AS "durationMs", result_bytes AS "resultBytes"`;
+  duration_ms AS "durationMs", result_bytes AS "resultBytes", server`;
 
 export function createPgToolCallStore(pool: PgPool): ToolCallStore {
   return {
     async insert(r) {
       await pool.query(
-        `INSERT INTO tool_calls (at, person_id, login, client_id, client_name, session_id, tool, repository, args_sha256, outcome, reason, duration_ms, result_bytes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        [r.at, r.personId, r.login, r.clientId, r.clientName, r.sessionId, r.tool, r.repository, r.argsSha256, r.outcome, r.reason, r.durationMs, r.resultBytes],
+        `INSERT INTO tool_calls (at, person_id, login, client_id, client_name, session_id, tool, repository, args_sha256, outcome, reason, duration_ms, result_bytes, server)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+        [r.at, r.personId, r.login, r.clientId, r.clientName, r.sessionId, r.tool, r.repository, r.argsSha256, r.outcome, r.reason, r.durationMs, r.resultBytes, storedServer(r.server)],
       );
+    },
+    async lastByClient(personId) {
+      return (await pool.query<{ clientId: string; at: number; tool: string }>(
+        `SELECT DISTINCT ON (client_id) client_id AS "clientId", at, tool FROM tool_calls
+         WHERE person_id = $1 AND client_id IS NOT NULL ORDER BY client_id, at DESC`,
+        [personId],
+      )).rows.map((r) => ({ ...r, at: Number(r.at) }));
     },
     async query(q = {}) {
       const where: string[] = [];
@@ -27,8 +34,13 @@ export function createPgToolCallStore(pool: PgPool): ToolCallStore {
       if (q.person !== undefined) where.push(`(person_id = ${p(q.person)} OR lower(login) = lower(${p(q.person)}))`);
       if (q.tool !== undefined) where.push(`tool = ${p(q.tool)}`);
       if (q.outcome !== undefined) where.push(`outcome = ${p(q.outcome)}`);
+      if (q.server !== undefined) {
+        const stored = storedServer(q.server);
+        where.push(stored === null ? 'server IS NULL' : `server = ${p(stored)}`);
+      }
       const sql = `SELECT ${COLS} FROM tool_calls ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ${p(q.limit ?? 1000)}`;
-      return (await pool.query<ToolCallRecord>(sql, args)).rows;
+      const rows = (await pool.query<ToolCallRecord & { server: string | null }>(sql, args)).rows;
+      return rows.map(({ server, ...r }) => (server !== null ? { ...r, server } : r));
     },
     async reap(before) {
       return changed(await pool.query('DELETE FROM tool_calls WHERE at < $1', [before]));

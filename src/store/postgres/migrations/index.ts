@@ -11,6 +11,8 @@ import { migration as forgeRefreshLease003 } from './003-forge-refresh-lease.js'
 import { migration as toolCalls004 } from './004-tool-calls.js';
 import { migration as control005 } from './005-control.js';
 import { migration as account006 } from './006-account.js';
+import { migration as personalTokens007 } from './007-personal-tokens.js';
+import { migration as toolCallsServer008 } from './008-tool-calls-server.js';
 
 export const MIGRATIONS: readonly Migration[] = [
   oauth001,
@@ -19,4 +21,6 @@ export const MIGRATIONS: readonly Migration[] = [
   toolCalls004,
   control005,
   account006,
+  personalTokens007,
+  toolCallsServer008,
 ];
