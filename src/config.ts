@@ -66,7 +66,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'FJMCP_TRUST_PROXY', default: 'false', help: 'true when a reverse proxy on loopback sets X-Forwarded-For (used for per-IP rate limits).' },
   { name: 'FJMCP_REGISTRATION_RATE_PER_MIN', default: '120', help: 'Dynamic client registrations accepted per client IP per minute.' },
   { name: 'FJMCP_MAX_CLIENTS', default: '10000', help: 'Most dynamically registered clients kept; unused ones are reaped first.' },
-  { name: 'FJMCP_POLICY_FILE', default: '', help: 'YAML or JSON tool policy (docs/policy.md): read-only people, tool allow/deny globs, repository globs. Reloaded on SIGHUP; empty = every tool allowed to everyone.' },
+  { name: 'FJMCP_POLICY_FILE', default: '', help: 'YAML or JSON tool policy (docs/policy.md): read-only people, tool allow/deny globs, repository globs; also further MCP servers at /mcp/<name> (its servers section, read at start). Rules are reloaded on SIGHUP; empty = every tool allowed to everyone, one server at /mcp.' },
   { name: 'FJMCP_MCP_RATE_PER_MIN', default: '120', help: 'MCP requests (POSTs to /mcp) per person per minute, sustained; beyond it 429 with Retry-After.' },
   { name: 'FJMCP_MCP_BURST', default: '60', help: 'MCP requests one person may send at once before FJMCP_MCP_RATE_PER_MIN applies.' },
   { name: 'FJMCP_AUDIT_RETENTION_DAYS', default: '90', help: 'Days the tool-call audit records are kept in the store.' },

@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { runAdmin } from '../../src/cli/admin.js';
+import { PAT_CLIENT_ID } from '../../src/store/personal-tokens.js';
 import { authorizeUrl, pkcePair, registerTestClient, type ManualClient } from '../support/broker-consent.js';
 import { startBroker, type TestBroker } from '../support/broker.js';
 import { artifactPath, launchChromium } from '../support/chromium.js';
@@ -190,5 +191,9 @@ describe('account page', () => {
     const consent = await fetch(authorizeUrl(broker.url, laptop, pkcePair().challenge));
     expect(consent.status).toBe(200);
     expect(await consent.text()).toContain('href="/account"');
+    // The built-in client of personal access tokens has no redirect URI: no sign-in can use it.
+    const pat = await fetch(authorizeUrl(broker.url, { clientId: PAT_CLIENT_ID, redirectUri: 'http://127.0.0.1/cb' }, pkcePair().challenge));
+    expect(pat.status).toBe(400);
+    expect(await pat.text()).toContain('redirect_uri is not registered');
   });
 });
