@@ -62,6 +62,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'FJMCP_MAX_SESSIONS_PER_PERSON', default: '64', help: 'Most MCP sessions one person may hold open; the oldest idle one is closed first.' },
   { name: 'FJMCP_MAX_MESSAGE_BYTES', default: '33554432', help: 'Largest JSON-RPC message accepted from a child\'s stdout, in bytes (default 32 MiB).' },
   { name: 'FJMCP_MAX_BODY_BYTES', default: '33554432', help: 'Largest HTTP request body accepted on /mcp, in bytes (default 32 MiB).' },
+  { name: 'FJMCP_SSE_REPLAY_BYTES', default: '4194304', help: 'SSE events kept per MCP session for clients that resume a dropped stream with Last-Event-ID, in bytes (default 4 MiB; 0 turns resuming off).' },
   { name: 'FJMCP_ALLOWED_ORIGINS', default: '', help: 'Comma-separated extra browser origins allowed to call /mcp (the public URL\'s origin always is).' },
   { name: 'FJMCP_TRUST_PROXY', default: 'false', help: 'true when a reverse proxy on loopback sets X-Forwarded-For (used for per-IP rate limits).' },
   { name: 'FJMCP_REGISTRATION_RATE_PER_MIN', default: '120', help: 'Dynamic client registrations accepted per client IP per minute.' },
@@ -120,7 +121,7 @@ export interface Config {
   };
   /** Files the secrets were read from (`NAME_FILE`): never visible to a sandboxed child. */
   secretFiles: string[];
-  mcp: { maxSessionsPerPerson: number; maxBodyBytes: number; allowedOrigins: string[] };
+  mcp: { maxSessionsPerPerson: number; maxBodyBytes: number; allowedOrigins: string[]; sseReplayBytes: number };
   registration: { ratePerMin: number; maxClients: number };
   /**
    * Per client IP: `ratePerMin` requests a minute to each OAuth endpoint; at most `maxPendingPerIp`
@@ -310,6 +311,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxSessionsPerPerson: num('FJMCP_MAX_SESSIONS_PER_PERSON'),
       maxBodyBytes: num('FJMCP_MAX_BODY_BYTES'),
       allowedOrigins: list(raw.FJMCP_ALLOWED_ORIGINS),
+      sseReplayBytes: num('FJMCP_SSE_REPLAY_BYTES', z.coerce.number().int().min(0)),
     },
     registration: { ratePerMin: num('FJMCP_REGISTRATION_RATE_PER_MIN'), maxClients: num('FJMCP_MAX_CLIENTS') },
     oauthLimits: {
