@@ -202,7 +202,7 @@ async function broker(people: number) {
   const publicUrl = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'fjmcp-bench-'));
   const env: Env = {
-    FJMCP_PUBLIC_URL: publicUrl, FJMCP_LISTEN_HOST: '127.0.0.1', FJMCP_LISTEN_PORT: String(port), FJMCP_DATA_DIR: dataDir,
+    FJMCP_PUBLIC_URL: publicUrl, FJMCP_LISTEN_HOST: '127.0.0.1', FJMCP_LISTEN_PORT: String(port), FJMCP_OPS_LISTEN: '127.0.0.1:0', FJMCP_DATA_DIR: dataDir,
     FJMCP_FORGE_URL: 'http://127.0.0.1:9', FJMCP_FORGE_CLIENT_ID: 'bench', FJMCP_FORGE_CLIENT_SECRET: 'bench',
     FJMCP_ENCRYPTION_KEYS: randomBytes(32).toString('base64'), FJMCP_LOG_LEVEL: 'warn',
     FJMCP_CHILD_PRESET: 'custom', FJMCP_CHILD_COMMAND: process.execPath, FJMCP_CHILD_ARGS: JSON.stringify([EVERYTHING, 'stdio']),

@@ -88,6 +88,8 @@ rules:
 const config = loadConfig({
   FJMCP_PUBLIC_URL: base,
   FJMCP_LISTEN_PORT: String(port),
+  // The operator listener (/metrics, detailed /healthz) on any free loopback port, printed below.
+  FJMCP_OPS_LISTEN: process.env.FJMCP_OPS_LISTEN ?? '127.0.0.1:0',
   FJMCP_DATA_DIR: dataDir,
   FJMCP_FORGE_URL: tb.TESTBED_GITEA_URL,
   FJMCP_FORGE_CLIENT_ID: tb.TESTBED_OAUTH_CLIENT_ID,
@@ -96,7 +98,7 @@ const config = loadConfig({
   FJMCP_CHILD_PRESET: tb.TESTBED_GITEA_MCP_BIN ? 'gitea-mcp' : 'gitea-mcp-npm',
   FJMCP_CHILD_COMMAND: childBin,
   // auto, not the default required: a newcomer's machine may lack bubblewrap or unprivileged user
-  // namespaces; the demo then still works, with a loud warning in the log and in /healthz.
+  // namespaces; the demo then still works, with a loud warning in the log and in the operator /healthz.
   FJMCP_CHILD_SANDBOX: process.env.FJMCP_CHILD_SANDBOX ?? 'auto',
   FJMCP_LOG_LEVEL: 'info',
   FJMCP_POLICY_FILE: policyFile,
@@ -127,6 +129,7 @@ Claude Code:    claude mcp add --transport http forge ${config.mcpUrl}
                 remembers the broker, so the second sign-in does not ask for the password again)
 
 The browser shows the broker's consent page, then Gitea's login and approval.
+Operator:       http://127.0.0.1:${broker.opsPort}/healthz (detail) and /metrics (loopback only)
 Broker log (JSON lines): ${logFile}
 Press Ctrl-C to stop everything.
 `);

@@ -31,6 +31,7 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'FJMCP_PUBLIC_URL', required: true, help: 'Public base URL of the broker, e.g. https://mcp.example.org (the OAuth issuer; the MCP URL is this plus /mcp). http is accepted only on loopback.' },
   { name: 'FJMCP_LISTEN_HOST', default: '127.0.0.1', help: 'Address the HTTP server binds to.' },
   { name: 'FJMCP_LISTEN_PORT', default: '8787', help: 'TCP port the HTTP server binds to (0 = any free port).' },
+  { name: 'FJMCP_OPS_LISTEN', default: '127.0.0.1:9787', help: 'host:port of the operator listener, which serves /metrics and the detailed /healthz (the public /healthz says only ok or unavailable). Loopback by default; keep it on the operator host, never behind the public proxy (port 0 = any free port).' },
   { name: 'FJMCP_DATA_DIR', default: './data', help: 'Directory for the SQLite database (broker.sqlite with its -wal and -shm files).' },
   { name: 'FJMCP_DATABASE_URL', default: '', secret: true, help: 'PostgreSQL connection URL (postgres://user:password@host:5432/db); set it to run several replicas on one database. Empty = SQLite in FJMCP_DATA_DIR (or FJMCP_DATABASE_URL_FILE).' },
   { name: 'FJMCP_FORGE_URL', required: true, help: 'Base URL of the Forgejo or Gitea instance, e.g. https://forge.example.org.' },
@@ -61,9 +62,13 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'FJMCP_MAX_SESSIONS_PER_PERSON', default: '64', help: 'Most MCP sessions one person may hold open; the oldest idle one is closed first.' },
   { name: 'FJMCP_MAX_MESSAGE_BYTES', default: '33554432', help: 'Largest JSON-RPC message accepted from a child\'s stdout, in bytes (default 32 MiB).' },
   { name: 'FJMCP_MAX_BODY_BYTES', default: '33554432', help: 'Largest HTTP request body accepted on /mcp, in bytes (default 32 MiB).' },
+  { name: 'FJMCP_SSE_REPLAY_BYTES', default: '4194304', help: 'SSE events kept per MCP session for clients that resume a dropped stream with Last-Event-ID, in bytes (default 4 MiB; 0 turns resuming off).' },
   { name: 'FJMCP_ALLOWED_ORIGINS', default: '', help: 'Comma-separated extra browser origins allowed to call /mcp (the public URL\'s origin always is).' },
   { name: 'FJMCP_TRUST_PROXY', default: 'false', help: 'true when a reverse proxy on loopback sets X-Forwarded-For (used for per-IP rate limits).' },
   { name: 'FJMCP_REGISTRATION_RATE_PER_MIN', default: '120', help: 'Dynamic client registrations accepted per client IP per minute.' },
+  { name: 'FJMCP_OAUTH_RATE_PER_MIN', default: '300', help: 'Requests per client IP per minute to each of /authorize, /consent, /token, /register and /oauth/callback; beyond it 429 with Retry-After. Generous, because many people may share one address (an office NAT, a client vendor\'s servers refreshing tokens).' },
+  { name: 'FJMCP_MAX_PENDING_AUTHORIZATIONS', default: '10000', help: 'Most sign-ins in progress (authorization requests awaiting consent or the forge, 10 minutes at most each) held in the store; beyond it /authorize answers temporarily_unavailable.' },
+  { name: 'FJMCP_MAX_PENDING_AUTHORIZATIONS_PER_IP', default: '100', help: 'Most sign-ins in progress from one client IP (counted per broker process); beyond it /authorize answers temporarily_unavailable with Retry-After.' },
   { name: 'FJMCP_MAX_CLIENTS', default: '10000', help: 'Most dynamically registered clients kept; unused ones are reaped first.' },
   { name: 'FJMCP_POLICY_FILE', default: '', help: 'YAML or JSON tool policy (docs/policy.md): read-only people, tool allow/deny globs, repository globs; also further MCP servers at /mcp/<name> (its servers section, read at start). Rules are reloaded on SIGHUP; empty = every tool allowed to everyone, one server at /mcp.' },
   { name: 'FJMCP_MCP_RATE_PER_MIN', default: '120', help: 'MCP requests (POSTs to /mcp) per person per minute, sustained; beyond it 429 with Retry-After.' },
@@ -83,6 +88,8 @@ export interface Config {
   /** The protected resource (RFC 8707/RFC 9728): `${issuer}/mcp`. */
   mcpUrl: string;
   listen: { host: string; port: number };
+  /** The operator listener (`/metrics`, detailed `/healthz`); `FJMCP_OPS_LISTEN`. */
+  opsListen: { host: string; port: number };
   dataDir: string;
   /** PostgreSQL URL (`postgres://…`), or undefined for SQLite in {@link Config.dataDir}. */
   databaseUrl: string | undefined;
@@ -114,8 +121,13 @@ export interface Config {
   };
   /** Files the secrets were read from (`NAME_FILE`): never visible to a sandboxed child. */
   secretFiles: string[];
-  mcp: { maxSessionsPerPerson: number; maxBodyBytes: number; allowedOrigins: string[] };
+  mcp: { maxSessionsPerPerson: number; maxBodyBytes: number; allowedOrigins: string[]; sseReplayBytes: number };
   registration: { ratePerMin: number; maxClients: number };
+  /**
+   * Per client IP: `ratePerMin` requests a minute to each OAuth endpoint; at most `maxPendingPerIp`
+   * pending authorizations, and `maxPending` in the store.
+   */
+  oauthLimits: { ratePerMin: number; maxPending: number; maxPendingPerIp: number };
   trustProxy: boolean;
   policy: { file: string | undefined };
   /** Per-person token bucket on `/mcp` POSTs: `mcpPerMin` sustained, `mcpBurst` at once. */
@@ -151,6 +163,14 @@ export function isLoopbackHost(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '');
   if (h === 'localhost' || h === '::1') return true;
   return isIP(h) === 4 && h.startsWith('127.');
+}
+
+/** Parses `host:port` or `[v6]:port` (port 0-65535); undefined when malformed. */
+function hostPort(v: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s\[\]]+)):(\d{1,5})$/.exec(v.trim());
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  return port <= 65535 ? { host: m[1] ?? m[2]!, port } : undefined;
 }
 
 const list = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
@@ -233,6 +253,8 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).safeParse(raw.FJMCP_LOG_LEVEL);
   if (!logLevel.success) problems.push('FJMCP_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace');
   const port = num('FJMCP_LISTEN_PORT', z.coerce.number().int().min(0).max(65535));
+  const opsListen = hostPort(raw.FJMCP_OPS_LISTEN ?? '127.0.0.1:9787');
+  if (!opsListen) problems.push(`FJMCP_OPS_LISTEN must be host:port (e.g. 127.0.0.1:9787 or [::1]:9787), got ${JSON.stringify(raw.FJMCP_OPS_LISTEN)}`);
   const databaseUrl = raw.FJMCP_DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('FJMCP_DATABASE_URL must be a postgres:// or postgresql:// URL (empty = SQLite in FJMCP_DATA_DIR)'); // the value may hold a password: not echoed
@@ -247,6 +269,7 @@ export function loadConfig(env: Env = process.env): Config {
     issuer: publicUrl ? publicUrl.href.replace(/\/+$/, '') : '',
     mcpUrl: publicUrl ? `${publicUrl.href.replace(/\/+$/, '')}/mcp` : '',
     listen: { host: raw.FJMCP_LISTEN_HOST ?? '127.0.0.1', port },
+    opsListen: opsListen ?? { host: '127.0.0.1', port: 0 },
     dataDir: raw.FJMCP_DATA_DIR ?? './data',
     databaseUrl,
     forge: {
@@ -288,8 +311,14 @@ export function loadConfig(env: Env = process.env): Config {
       maxSessionsPerPerson: num('FJMCP_MAX_SESSIONS_PER_PERSON'),
       maxBodyBytes: num('FJMCP_MAX_BODY_BYTES'),
       allowedOrigins: list(raw.FJMCP_ALLOWED_ORIGINS),
+      sseReplayBytes: num('FJMCP_SSE_REPLAY_BYTES', z.coerce.number().int().min(0)),
     },
     registration: { ratePerMin: num('FJMCP_REGISTRATION_RATE_PER_MIN'), maxClients: num('FJMCP_MAX_CLIENTS') },
+    oauthLimits: {
+      ratePerMin: num('FJMCP_OAUTH_RATE_PER_MIN'),
+      maxPending: num('FJMCP_MAX_PENDING_AUTHORIZATIONS'),
+      maxPendingPerIp: num('FJMCP_MAX_PENDING_AUTHORIZATIONS_PER_IP'),
+    },
     trustProxy: raw.FJMCP_TRUST_PROXY === 'true',
     policy: { file: raw.FJMCP_POLICY_FILE || undefined },
     rateLimits: { mcpPerMin: num('FJMCP_MCP_RATE_PER_MIN'), mcpBurst: num('FJMCP_MCP_BURST') },

@@ -102,7 +102,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   });
   const sandbox = createChildSandbox(config, log);
   const toolAudit = createToolAudit({ log, metrics, store: store.toolCalls, retentionDays: config.audit.retentionDays, clock });
-  const gate = (server: string) => new ToolGate({ policy, audit: toolAudit, clock, rate: { perMin: config.rateLimits.mcpPerMin, burst: config.rateLimits.mcpBurst }, maxBodyBytes: config.mcp.maxBodyBytes, server });
+  const gate = (server: string) => new ToolGate({ policy, audit: toolAudit, clock, rate: { perMin: config.rateLimits.mcpPerMin, burst: config.rateLimits.mcpBurst }, maxBodyBytes: config.mcp.maxBodyBytes, server, metrics });
   const tools = gate(DEFAULT_SERVER);
   const sessionIdKey = await loadSessionIdKey(store, new Sealer(config.encryptionKeys), config.encryptionKeys[0]!, clock, log);
   const relay = createServerRelays({

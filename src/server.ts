@@ -1,12 +1,13 @@
 /**
  * @module server
- * Runs the broker: builds the context and the app, listens, and on SIGTERM/SIGINT drains
+ * Runs the broker: builds the context and the apps, listens (the public listener and the
+ * operator listener of `FJMCP_OPS_LISTEN`), and on SIGTERM/SIGINT drains
  * (stops accepting, gives in-flight MCP calls a grace, stops every child) and exits.
  */
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
-import { createApp } from './app.js';
+import { createApp, createOperatorApp } from './app.js';
 import { closeContext, createContext, type AppContext, type ContextOptions } from './context.js';
 import { PACKAGE } from './version.js';
 
@@ -18,6 +19,8 @@ export interface RunningBroker {
   server: ServerType;
   /** Bound port (useful with port 0). */
   port: number;
+  /** Bound port of the operator listener (`/metrics`, detailed `/healthz`). */
+  opsPort: number;
   /** Drains and closes everything; idempotent. */
   close(graceMs?: number): Promise<void>;
 }
@@ -25,23 +28,39 @@ export interface RunningBroker {
 /** Starts the broker and resolves once it listens. */
 export async function startServer(config: Config, opts: ContextOptions = {}): Promise<RunningBroker> {
   const ctx = await createContext(config, opts);
-  const app = createApp(ctx);
-  const { server, port } = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.listen.host, port: config.listen.port }, (info: AddressInfo) =>
-      resolve({ server: s, port: info.port }),
-    );
-    s.once('error', reject);
-  });
-  ctx.log.info({ version: PACKAGE.version, host: config.listen.host, port, mcpUrl: config.mcpUrl, child: config.child.preset }, 'listening');
+  const listen = (fetch: (req: Request) => Response | Promise<Response>, host: string, port: number) =>
+    new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
+      const s = serve({ fetch, hostname: host, port }, (info: AddressInfo) => resolve({ server: s, port: info.port }));
+      s.once('error', reject);
+    });
+  let ops: { server: ServerType; port: number };
+  let pub: { server: ServerType; port: number };
+  try {
+    ops = await listen(createOperatorApp(ctx).fetch, config.opsListen.host, config.opsListen.port);
+  } catch (err) {
+    await closeContext(ctx, 0);
+    throw new Error(`cannot listen on FJMCP_OPS_LISTEN=${config.opsListen.host}:${config.opsListen.port} (operator listener): ${(err as Error).message}`);
+  }
+  try {
+    pub = await listen(createApp(ctx).fetch, config.listen.host, config.listen.port);
+  } catch (err) {
+    ops.server.close();
+    await closeContext(ctx, 0);
+    throw err;
+  }
+  const { server, port } = pub;
+  const opsPort = ops.port;
+  ctx.log.info({ version: PACKAGE.version, host: config.listen.host, port, opsHost: config.opsListen.host, opsPort, mcpUrl: config.mcpUrl, child: config.child.preset }, 'listening');
   let closing: Promise<void> | undefined;
   const close = (graceMs = SHUTDOWN_GRACE_MS) =>
     (closing ??= (async () => {
       ctx.log.info({ graceMs }, 'shutting down');
       const closed = new Promise<void>((r) => server.close(() => r()));
+      const opsClosed = new Promise<void>((r) => ops.server.close(() => r()));
       await closeContext(ctx, graceMs);
-      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      await closed;
+      for (const s of [server, ops.server]) (s as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await Promise.all([closed, opsClosed]);
       ctx.log.info('stopped');
     })());
-  return { ctx, server, port, close };
+  return { ctx, server, port, opsPort, close };
 }

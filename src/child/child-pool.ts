@@ -7,7 +7,7 @@
 import type { Config } from '../config.js';
 import type { Audit } from '../ops/audit.js';
 import type { Logger } from '../ops/log.js';
-import type { Counter, Gauge } from 'prom-client';
+import { Gauge, type Counter, type Registry } from 'prom-client';
 import type { Metrics } from '../ops/metrics.js';
 import { buildChildEnv } from './child-env.js';
 import { ChildProcess } from './child-process.js';
@@ -18,6 +18,9 @@ export interface ChildOwner {
   readonly personId: string;
   readonly login: string;
 }
+
+/** Live children of every pool, per metrics registry (for `fjmcp_relay_children_by_state`). */
+const LIVE_BY_REGISTRY = new WeakMap<Registry, Set<Map<ChildProcess, { serving: boolean }>>>();
 
 /** Thrown by {@link ChildPool.spawn} when `FJMCP_MAX_CHILDREN` children run already. */
 export class ChildPoolFullError extends Error {}
@@ -35,6 +38,8 @@ export interface ChildPoolDeps {
 
 export class ChildPool {
   #running = 0;
+  /** Every live child, and whether it completed its MCP handshake (for the by-state gauge). */
+  readonly #live = new Map<ChildProcess, { serving: boolean }>();
   readonly #deps: ChildPoolDeps;
   readonly #forgeUrl: string;
   readonly #sandbox: ChildSandbox;
@@ -49,6 +54,25 @@ export class ChildPool {
     this.#gChildren = deps.metrics.gauge('fjmcp_relay_children', 'MCP child processes running');
     this.#cStarts = deps.metrics.counter('fjmcp_relay_child_starts_total', 'MCP child processes started');
     this.#cExits = deps.metrics.counter('fjmcp_relay_child_exits_total', 'MCP child processes ended, by reason', ['reason']);
+    const byState = 'fjmcp_relay_children_by_state';
+    // One gauge per registry over every pool on it (one pool per MCP server).
+    let pools = LIVE_BY_REGISTRY.get(deps.metrics.registry);
+    if (!pools) LIVE_BY_REGISTRY.set(deps.metrics.registry, (pools = new Set()));
+    pools.add(this.#live);
+    if (!deps.metrics.registry.getSingleMetric(byState)) {
+      const all = pools;
+      new Gauge({
+        name: byState,
+        help: 'MCP child processes by state: starting (spawned, MCP handshake not done), serving, stopping (stop sent, not yet exited)',
+        labelNames: ['state'],
+        registers: [deps.metrics.registry],
+        collect() {
+          const n = { starting: 0, serving: 0, stopping: 0 };
+          for (const live of all) for (const [proc, s] of live) n[proc.stopping ? 'stopping' : s.serving ? 'serving' : 'starting']++;
+          for (const [state, v] of Object.entries(n)) this.set({ state }, v);
+        },
+      });
+    }
   }
 
   /** Child processes alive (until their exit event), draining ones included. */
@@ -83,7 +107,9 @@ export class ChildPool {
       this.#count(-1);
       throw err;
     }
+    this.#live.set(proc, { serving: false });
     void proc.exited.then((exit) => {
+      this.#live.delete(proc);
       this.#count(-1);
       this.#cExits.inc({ reason: exit.reason });
       const fields = { personId: owner.personId, login: owner.login, pid: proc.pid, reason: exit.reason, code: exit.code ?? undefined, signal: exit.signal ?? undefined };
@@ -96,6 +122,8 @@ export class ChildPool {
   /** Records a child that completed its MCP handshake and now serves its owner. */
   started(owner: ChildOwner, proc: ChildProcess): void {
     this.#cStarts.inc();
+    const s = this.#live.get(proc);
+    if (s) s.serving = true;
     this.#deps.audit('child.started', { personId: owner.personId, login: owner.login, pid: proc.pid });
   }
 

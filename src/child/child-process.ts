@@ -173,6 +173,11 @@ export class ChildProcess {
     return this.#alive;
   }
 
+  /** True once {@link stop} was called on a child that has not exited yet. */
+  get stopping(): boolean {
+    return this.#alive && this.#stopReason !== undefined;
+  }
+
   /** Redacted tail of stderr (at most 64 KiB). */
   stderrTail(): string {
     return this.#stderr.text();

@@ -13,6 +13,7 @@ import { SETTINGS, type Setting } from '../config.js';
 export const IMAGE_SETTINGS: Readonly<Record<string, string>> = {
   FJMCP_LISTEN_HOST: '0.0.0.0',
   FJMCP_LISTEN_PORT: '8787',
+  FJMCP_OPS_LISTEN: '0.0.0.0:9787',
   FJMCP_DATA_DIR: '/data',
   FJMCP_CHILD_SANDBOX: 'required',
 };

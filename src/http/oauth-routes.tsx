@@ -26,6 +26,8 @@ import { OAUTH_CORS, wellKnownRoutes } from './well-known.js';
 /** Routes whose errors are shown to a person in a browser. */
 const BROWSER_PATHS = new Set(['/authorize', '/consent', '/oauth/callback']);
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+/** Endpoints limited per client IP (`FJMCP_OAUTH_RATE_PER_MIN`). */
+const RATE_LIMITED_PATHS = ['/authorize', '/consent', '/oauth/callback', '/token', '/register'] as const;
 
 export function oauthRoutes(as: AuthorizationServer, config: Config): Hono {
   const app = new Hono();
@@ -47,7 +49,27 @@ export function oauthRoutes(as: AuthorizationServer, config: Config): Hono {
     return ip;
   };
 
+  // Per client IP rate limit of every endpoint that writes or works for an unauthenticated caller.
+  // RFC 6749 §5.2 has no error code for "too many requests"; `temporarily_unavailable` (§4.1.2.1)
+  // is the nearest one clients already handle, and the 429 with Retry-After (RFC 6585 §4,
+  // RFC 9110 §10.2.3) says the rest. Browser routes get an HTML page instead.
   app.use('/register', OAUTH_CORS);
+  app.use('/token', OAUTH_CORS);
+  for (const path of RATE_LIMITED_PATHS) {
+    app.use(path, async (c, next) => {
+      if (c.req.method === 'OPTIONS') return next(); // CORS preflight: answered by OAUTH_CORS
+      const wait = as.admitIp(path, clientIp(c));
+      if (!wait) return next();
+      const description = `too many requests from this address; retry in ${wait} s`;
+      if (BROWSER_PATHS.has(path)) {
+        const res = errorPage(429, 'temporarily_unavailable', `Too many requests from your network address. Please try again in ${wait} seconds.`);
+        res.headers.set('retry-after', String(wait));
+        return res;
+      }
+      return new OAuthError('temporarily_unavailable', description, { status: 429, headers: { 'retry-after': String(wait) } }).toResponse();
+    });
+  }
+
   app.post('/register', async (c) => {
     const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') throw new OAuthError('invalid_client_metadata', 'the body must be application/json');
@@ -65,7 +87,7 @@ export function oauthRoutes(as: AuthorizationServer, config: Config): Hono {
 
   const authorizeHandler = async (c: Context) => {
     const source = c.req.method === 'POST' ? await readForm(c.req.raw) : new URL(c.req.url).searchParams;
-    const prompt = await as.authorize(pickParams(source, AUTHORIZE_PARAMS, AUTHORIZE_MULTI_PARAMS));
+    const prompt = await as.authorize(pickParams(source, AUTHORIZE_PARAMS, AUTHORIZE_MULTI_PARAMS), clientIp(c));
     as.count('authorize', 'ok');
     const headers = new Headers(pageHeaders([forgeOrigin, prompt.view.redirectOrigin]));
     headers.append('set-cookie', setTxCookie(txCookieName(prompt.view.txId), prompt.browserSecret));
@@ -97,7 +119,6 @@ export function oauthRoutes(as: AuthorizationServer, config: Config): Hono {
     return new Response(null, { status: 302, headers });
   });
 
-  app.use('/token', OAUTH_CORS);
   app.post('/token', async (c) => {
     const p = pickParams(await readForm(c.req.raw), TOKEN_PARAMS);
     const out = await as.token(p, clientCredentials(c.req.raw, p));

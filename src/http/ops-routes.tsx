@@ -1,7 +1,10 @@
 /**
  * @module http/ops-routes
- * Operator endpoints: `GET /healthz` (200/503 with the failing part named), `GET /metrics`
- * (Prometheus text) and `GET /` (name, version and the MCP URL to paste into a client).
+ * {@link opsRoutes}, on the public listener: `GET /healthz` (200 `{"status":"ok"}` or 503
+ * `{"status":"unavailable"}`, no detail) and `GET /` (name, version and the MCP URL to paste into
+ * a client). {@link operatorRoutes}, on the operator listener only (`FJMCP_OPS_LISTEN`, loopback
+ * by default): `GET /healthz` with the failing part named and every part's detail, and
+ * `GET /metrics` (Prometheus text).
  */
 import { Hono } from 'hono';
 import type { Config } from '../config.js';
@@ -11,30 +14,15 @@ import type { PolicyService } from '../policy/policy-service.js';
 import { NO_POLICY_STATEMENT } from '../policy/policy-service.js';
 import { PACKAGE } from '../version.js';
 
-export function opsRoutes(deps: { config: Config; health: Health; metrics: Metrics; policy?: PolicyService }): Hono {
-  const { config, health, metrics } = deps;
+export function opsRoutes(deps: { config: Config; health: Health; policy?: PolicyService }): Hono {
+  const { config, health } = deps;
   const app = new Hono();
 
+  // Public: whether the broker is healthy, and nothing else (the detail is on the operator listener).
   app.get('/healthz', async (c) => {
     const r = await health.check();
     c.header('Cache-Control', 'no-store');
-    return c.json(
-      {
-        status: r.ok ? 'ok' : 'unavailable',
-        ...(r.ok ? {} : { failing: [r.store.ok ? null : 'store', r.forge.ok ? null : 'forge', r.forgeCredentials.ok ? null : 'forgeCredentials', r.childSandbox && !r.childSandbox.ok ? 'childSandbox' : null].filter(Boolean) }),
-        store: r.store,
-        forge: r.forge,
-        forgeCredentials: r.forgeCredentials,
-        ...(r.childSandbox ? { childSandbox: r.childSandbox } : {}),
-        checkedAt: r.checkedAt,
-      },
-      r.ok ? 200 : 503,
-    );
-  });
-
-  app.get('/metrics', async (c) => {
-    c.header('Content-Type', metrics.registry.contentType);
-    return c.body(await metrics.registry.metrics());
+    return c.json({ status: r.ok ? 'ok' : 'unavailable' }, r.ok ? 200 : 503);
   });
 
   app.get('/', (c) => {
@@ -68,5 +56,38 @@ export function opsRoutes(deps: { config: Config; health: Health; metrics: Metri
     );
   });
 
+  return app;
+}
+
+/**
+ * The operator listener's routes. Its `/healthz` is 200 or 503 like the public one, with
+ * `failing` (the parts not ok), each part's detail, and the tool policy's status (rules in force,
+ * the last failed reload with its problems).
+ */
+export function operatorRoutes(deps: { health: Health; metrics: Metrics; policy?: PolicyService }): Hono {
+  const { health, metrics } = deps;
+  const app = new Hono();
+  app.get('/healthz', async (c) => {
+    const r = await health.check();
+    c.header('Cache-Control', 'no-store');
+    return c.json(
+      {
+        status: r.ok ? 'ok' : 'unavailable',
+        ...(r.ok ? {} : { failing: [r.store.ok ? null : 'store', r.forge.ok ? null : 'forge', r.forgeCredentials.ok ? null : 'forgeCredentials', r.childSandbox && !r.childSandbox.ok ? 'childSandbox' : null].filter(Boolean) }),
+        store: r.store,
+        forge: r.forge,
+        forgeCredentials: r.forgeCredentials,
+        ...(r.childSandbox ? { childSandbox: r.childSandbox } : {}),
+        ...(deps.policy ? { policy: deps.policy.status() } : {}),
+        checkedAt: r.checkedAt,
+      },
+      r.ok ? 200 : 503,
+    );
+  });
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', metrics.registry.contentType);
+    return c.body(await metrics.registry.metrics());
+  });
+  app.notFound((c) => c.json({ error: 'not_found', error_description: `the operator listener serves GET /healthz and GET /metrics, not ${c.req.method} ${c.req.path}` }, 404));
   return app;
 }

@@ -157,7 +157,7 @@ export function createRelay(deps: RelayDeps): Relay {
       if (!victim) return httpRpcError(429, RPC.SERVER_UNAVAILABLE, `too many open MCP sessions (${config.mcp.maxSessionsPerPerson}, FJMCP_MAX_SESSIONS_PER_PERSON); close one first`);
       void victim.close();
     }
-    const s = new Session(id, person, hooks(person), log, config.mcp.maxBodyBytes);
+    const s = new Session(id, person, hooks(person), log, config.mcp.maxBodyBytes, config.mcp.sseReplayBytes);
     sessions.set(id, s);
     owners.set(id, { clientId: p.clientId, grantId: p.grantId, openedAt: Date.now() });
     person.sessions.add(s);

@@ -12,6 +12,8 @@
 import { createHash } from 'node:crypto';
 import type { Principal } from '../lib/principal.js';
 import type { ToolAudit } from '../ops/tool-audit.js';
+import type { Counter } from 'prom-client';
+import { rateLimitRefusals, type Metrics } from '../ops/metrics.js';
 import type { PersonPolicy, ToolFacts } from '../policy/policy.js';
 import type { PolicyService } from '../policy/policy-service.js';
 import type { ToolCallOutcome, ToolCallRecord } from '../store/tool-calls.js';
@@ -41,6 +43,8 @@ export interface ToolGateDeps {
    * policy (rules' `servers`, docs/policy.md) and names it in every audit record. Default `default`.
    */
   server?: string;
+  /** Counts each 429 in `fjmcp_rate_limit_refusals_total{endpoint}` (`/mcp`, or `/mcp/<server>`). */
+  metrics?: Metrics;
 }
 
 /** People tracked by the rate limiter before full buckets are dropped. */
@@ -55,9 +59,11 @@ export class ToolGate {
   readonly #facts = new WeakMap<ChildLink, Facts>();
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
   readonly #now: () => number;
+  readonly #refusals: Counter<string> | undefined;
 
   constructor(private readonly deps: ToolGateDeps) {
     this.#now = deps.clock ?? Date.now;
+    this.#refusals = deps.metrics ? rateLimitRefusals(deps.metrics) : undefined;
   }
 
   /** Runs after every successful policy reload (the relay sends `notifications/tools/list_changed`). */
@@ -112,6 +118,8 @@ export class ToolGate {
       return undefined;
     }
     const retryAfterS = Math.max(1, Math.ceil(((1 - b.tokens) * 60_000) / perMin / 1000));
+    const server = this.deps.server ?? 'default';
+    this.#refusals?.inc({ endpoint: server === 'default' ? '/mcp' : `/mcp/${server}` });
     await this.#auditRateLimited(req, principal, now);
     return httpRpcError(429, RPC.SERVER_UNAVAILABLE, `rate limit: at most ${perMin} MCP requests a minute per person (burst ${burst}); retry in ${retryAfterS} s`, { 'retry-after': String(retryAfterS) });
   }

@@ -29,7 +29,9 @@ import { UNUSED_CLIENT_TTL_S } from './registration.js';
 import { revokeEndpoint } from './revoke.js';
 import { guardedFetch } from './ssrf-guard.js';
 import { tokenEndpoint } from './token.js';
-import { CODE_REPLAY_MEMORY_S } from './tokens.js';
+import { CODE_REPLAY_MEMORY_S, TRANSACTION_TTL_S } from './tokens.js';
+import { PendingAuthorizations } from './pending-authorizations.js';
+import { rateLimitRefusals } from '../ops/metrics.js';
 
 /** How often expired rows are deleted, in ms. */
 export const REAP_INTERVAL_MS = 10 * 60_000;
@@ -67,8 +69,13 @@ export interface AuthorizationServer {
   protectedResourceMetadata(resource?: string): Record<string, unknown>;
   /** RFC 7591. @throws {OAuthError} */
   register(body: unknown, ip: string): Promise<Record<string, unknown>>;
-  /** @throws {OAuthError} redirectable once client and redirect URI are valid. */
-  authorize(params: Params): Promise<ConsentPrompt>;
+  /** `ip`: the client IP, for the pending-authorization caps. @throws {OAuthError} redirectable once client and redirect URI are valid. */
+  authorize(params: Params, ip: string): Promise<ConsentPrompt>;
+  /**
+   * Counts one request of client IP `ip` to `endpoint` (e.g. `/token`) against
+   * `FJMCP_OAUTH_RATE_PER_MIN`. @returns 0 when admitted, else the seconds to wait (`Retry-After`).
+   */
+  admitIp(endpoint: string, ip: string): number;
   /** @throws {OAuthError} not redirectable. */
   consent(decision: ConsentDecision): Promise<{ location: string; done: boolean }>;
   /** @throws {OAuthError} not redirectable (foreign/used state, missing cookie). */
@@ -113,15 +120,26 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
     log: log.child({ component: 'oauth' }),
     audit: deps.audit,
     metrics: createAsMetrics(deps.metrics),
+    pending: new PendingAuthorizations({
+      store: store.transactions,
+      perIp: config.oauthLimits.maxPendingPerIp,
+      total: config.oauthLimits.maxPending,
+      ttlMs: TRANSACTION_TTL_S * 1000,
+      now,
+    }),
     now,
   };
   const limiter = new RateLimiter(config.registration.ratePerMin);
+  const ipLimiter = new RateLimiter(config.oauthLimits.ratePerMin);
+  const rateLimited = rateLimitRefusals(deps.metrics);
   let timer: NodeJS.Timeout | undefined;
   let subscribed = false;
 
   const reap = async (): Promise<number> => {
     const t = now();
     limiter.sweep(t);
+    ipLimiter.sweep(t);
+    ctx.pending.sweep(t);
     return (
       (await ctx.transactions.reap(t)) +
       (await ctx.tokens.reap(t)) +
@@ -136,7 +154,15 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
     authorizationServerMetadata: () => authorizationServerMetadata(config),
     protectedResourceMetadata: (resource) => protectedResourceMetadata(config, resources.find((r) => r.url === resource)),
     register: (body, ip) => register(ctx, limiter, body, ip),
-    authorize: (p) => authorize(ctx, p),
+    authorize: (p, ip) => authorize(ctx, p, ip),
+    admitIp(endpoint, ip) {
+      const wait = ipLimiter.hit(`${endpoint} ${ip}`, now());
+      if (wait) {
+        rateLimited.inc({ endpoint });
+        ctx.metrics.requests.inc({ endpoint: endpoint.replace(/^\//, ''), outcome: 'rate_limited' });
+      }
+      return wait;
+    },
     consent: (d) => decideConsent(ctx, d),
     callback: (p, cookie) => forgeCallback(ctx, p, cookie),
     token: (p, creds) => tokenEndpoint(ctx, p, creds),

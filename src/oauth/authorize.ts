@@ -51,8 +51,12 @@ export interface ConsentPrompt {
 /** Name of the per-transaction cookie (one per transaction so parallel sign-ins do not clobber). */
 export const txCookieName = (txId: string) => `__Host-fjmcp_tx_${txId}`;
 
-/** @throws {OAuthError} not redirectable for client/redirect problems, redirectable otherwise. */
-export async function authorize(ctx: AsContext, p: Params): Promise<ConsentPrompt> {
+/**
+ * `ip` is the client IP the pending-authorization caps count against.
+ * @throws {OAuthError} not redirectable for client/redirect problems, redirectable otherwise
+ *   (`temporarily_unavailable` over a pending-authorization cap, see pending-authorizations.ts).
+ */
+export async function authorize(ctx: AsContext, p: Params, ip: string): Promise<ConsentPrompt> {
   const client = await ctx.registry.resolve(p.client_id ?? '');
   const redirectUri = chooseRedirectUri(client, p.redirect_uri);
   const state = p.state ?? null;
@@ -67,6 +71,7 @@ export async function authorize(ctx: AsContext, p: Params): Promise<ConsentPromp
     const resources = checkResources(p.resource, ctx.resources);
     const resource = resources.join(' ');
     const scope = grantedScope(p.scope);
+    await ctx.pending.admit(ip);
     const now = ctx.now();
     const txId = newId('tx_');
     const browserSecret = randomToken();

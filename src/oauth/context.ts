@@ -15,6 +15,7 @@ import type { TransactionStore } from '../store/transactions.js';
 import type { ForgeClient, ForgeTokens } from '../upstream/types.js';
 import type { ClientRegistry } from './clients.js';
 import type { AsMetrics } from './as-metrics.js';
+import type { PendingAuthorizations } from './pending-authorizations.js';
 import type { ProtectedResource } from './resource.js';
 
 export interface AsContext {
@@ -34,6 +35,8 @@ export interface AsContext {
   log: Logger;
   audit: Audit;
   metrics: AsMetrics;
+  /** Caps on the transactions `/authorize` stores (per client IP and in total). */
+  pending: PendingAuthorizations;
   /** ms since the epoch. */
   now: () => number;
 }

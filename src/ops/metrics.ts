@@ -12,6 +12,15 @@ export interface Metrics {
   histogram(name: string, help: string, labelNames?: string[], buckets?: number[]): Histogram<string>;
 }
 
+/**
+ * `fjmcp_rate_limit_refusals_total{endpoint}`: requests answered 429 by a rate limit, by the
+ * endpoint's path (`/mcp` per person; `/authorize`, `/consent`, `/token`, `/register`,
+ * `/oauth/callback` per client IP).
+ */
+export function rateLimitRefusals(m: Metrics): Counter<string> {
+  return m.counter('fjmcp_rate_limit_refusals_total', 'Requests refused with 429 by a rate limit, by endpoint (/mcp per person, the OAuth endpoints per client IP)', ['endpoint']);
+}
+
 /** A fresh registry; `defaults` adds process metrics (off in unit tests). */
 export function createMetrics(defaults = true): Metrics {
   const registry = new Registry();

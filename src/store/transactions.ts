@@ -41,6 +41,8 @@ export interface TransactionStore {
   finish(id: string, from: 'consent' | 'forge', now: number): Promise<boolean>;
   /** Deletes transactions that expired before `now`, and finished ones. */
   reap(now: number): Promise<number>;
+  /** Transactions not expired at `now` and not finished (what `/authorize` has pending). */
+  countPending(now: number): Promise<number>;
 }
 
 const COLUMNS = `id, client_id AS clientId, redirect_uri AS redirectUri, state, code_challenge AS codeChallenge,
@@ -66,6 +68,7 @@ export function createTransactionStore(db: Db): TransactionStore {
      WHERE id = ? AND phase = ? AND expires_at > ?`,
   );
   const reap = db.prepare(`DELETE FROM oauth_transactions WHERE expires_at <= ? OR phase = 'done'`);
+  const countPending = db.prepare(`SELECT COUNT(*) AS n FROM oauth_transactions WHERE expires_at > ? AND phase <> 'done'`);
   return {
     insert: async (row) => void insert.run(row),
     get: async (id) => get.get(id) as TransactionRow | undefined,
@@ -73,5 +76,6 @@ export function createTransactionStore(db: Db): TransactionStore {
     approve: async (id, h, sealed, now, exp) => approve.run(h, sealed, exp, id, now).changes === 1,
     finish: async (id, from, now) => finish.run(id, from, now).changes === 1,
     reap: async (now) => reap.run(now).changes,
+    countPending: async (now) => (countPending.get(now) as { n: number }).n,
   };
 }

@@ -89,6 +89,7 @@ describe('fjmcp-broker init (Gitea 1.26 test bed)', () => {
       env: {
         PATH: process.env.PATH ?? '',
         FJMCP_LISTEN_PORT: String(port),
+        FJMCP_OPS_LISTEN: '127.0.0.1:0',
         FJMCP_DATA_DIR: dataDir,
         FJMCP_CHILD_COMMAND: process.execPath,
         FJMCP_CHILD_ARGS: JSON.stringify([tb.children.npmGiteaMcp]),

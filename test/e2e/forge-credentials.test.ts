@@ -46,7 +46,7 @@ async function whoAmI(): Promise<string> {
 }
 
 async function health(): Promise<{ status: number; body: Record<string, any> }> {
-  const res = await fetch(`${broker.url}/healthz`);
+  const res = await fetch(`${broker.opsUrl}/healthz`); // the detail is on the operator listener
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 

@@ -62,7 +62,7 @@ describe('forge outage', () => {
     await waitFor(() => !alive(tb.pid), 15_000);
     const downAfterMs = await waitFor(async () => (await healthStatus()) === 503, 10_000);
     expect(downAfterMs).toBeLessThan(5_000);
-    const body = (await (await fetch(`${broker.url}/healthz`)).json()) as { failing: string[]; forge: { ok: boolean; detail: string } };
+    const body = (await (await fetch(`${broker.opsUrl}/healthz`)).json()) as { failing: string[]; forge: { ok: boolean; detail: string } };
     expect(body.failing).toEqual(['forge']);
     expect(body.forge.detail).toBeTruthy();
 

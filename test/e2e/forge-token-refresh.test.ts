@@ -53,5 +53,9 @@ describe('forge token refresh under a live MCP session', () => {
     for (let i = 0; i < 50 && broker.running.ctx.relay.stats().children !== 1; i++) await new Promise((res) => setTimeout(res, 100));
     expect(broker.running.ctx.relay.stats().children).toBe(1);
     expect(calls).toBeGreaterThan(10);
+    // The operator listener counts the refreshes by outcome.
+    const metrics = await (await fetch(`${broker.opsUrl}/metrics`)).text();
+    const ok = Number(/fjmcp_forge_refreshes_total\{outcome="ok"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    expect(ok).toBe(auditEvents('forge.refreshed').length);
   }, 120_000);
 });

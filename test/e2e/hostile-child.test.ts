@@ -77,7 +77,7 @@ async function scenario(mode: 'required' | 'off') {
       processes: await call('spawn_processes', { count: 2 * MAX_PROCESSES }),
       memory: await call('allocate_memory', { mib: 2 * MEMORY_BYTES / (1 << 20) }),
     };
-    return { results, aliceToken, alicePid: alicePid!, health: await (await fetch(`${broker.url}/healthz`)).json() as { childSandbox?: { detail: string } } };
+    return { results, aliceToken, alicePid: alicePid!, health: await (await fetch(`${broker.opsUrl}/healthz`)).json() as { childSandbox?: { detail: string } } };
   } finally {
     for (const c of clients) await c.close().catch(() => {});
     await broker.stop();

@@ -69,11 +69,24 @@ describe('a person signs in from an MCP client and uses the forge as themselves'
     expect(log).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\./); // Gitea's JWT access tokens
   });
 
-  it('serves the operator endpoints: / names the MCP URL, /healthz is 200 with store and forge ok', async () => {
+  it('serves / naming the MCP URL, and a public /healthz that says only whether the broker is healthy', async () => {
     const info = (await (await fetch(`${broker.url}/`)).json()) as { mcp_url: string; version: string };
     expect(info.mcp_url).toBe(broker.mcpUrl);
     const h = await fetch(`${broker.url}/healthz`);
     expect(h.status).toBe(200);
-    expect(await h.json()).toMatchObject({ status: 'ok', store: { ok: true }, forge: { ok: true } });
+    expect(await h.json()).toEqual({ status: 'ok' });
+    expect((await fetch(`${broker.url}/metrics`)).status).toBe(404);
+  });
+
+  it('serves /metrics and the detailed /healthz on the operator listener only (FJMCP_OPS_LISTEN)', async () => {
+    expect(broker.opsUrl).not.toBe(broker.url);
+    const h = await fetch(`${broker.opsUrl}/healthz`);
+    expect(h.status).toBe(200);
+    expect(await h.json()).toMatchObject({ status: 'ok', store: { ok: true }, forge: { ok: true }, forgeCredentials: { ok: true }, policy: { file: null, rules: 0 } });
+    const m = await fetch(`${broker.opsUrl}/metrics`);
+    expect(m.status).toBe(200);
+    expect(m.headers.get('content-type')).toContain('text/plain');
+    expect(await m.text()).toContain('# TYPE fjmcp_relay_sessions gauge');
+    expect((await fetch(`${broker.opsUrl}/mcp`)).status).toBe(404);
   });
 });

@@ -98,8 +98,14 @@ describe('tool policy with the real gitea-mcp child (issue 11)', () => {
     expect(log).not.toContain('should not exist');
   });
 
-  it('the metrics show the calls by tool and outcome, and the policy refusals', async () => {
-    const text = await (await fetch(`${broker.url}/metrics`)).text();
+  it('the metrics on the operator listener show the calls by tool and outcome, the policy refusals, children by state, sessions and forge refreshes', async () => {
+    expect((await fetch(`${broker.url}/metrics`)).status).toBe(404); // never on the public listener
+    const text = await (await fetch(`${broker.opsUrl}/metrics`)).text();
+    expect(text).toMatch(/fjmcp_relay_children_by_state\{state="serving"\} [3-9]/); // alice, bob, carol
+    expect(text).toMatch(/fjmcp_relay_children_by_state\{state="stopping"\} 0/);
+    expect(text).toMatch(/fjmcp_relay_sessions [3-9]/);
+    expect(text).toContain('# TYPE fjmcp_forge_refreshes_total counter');
+    expect(text).toContain('# TYPE fjmcp_rate_limit_refusals_total counter');
     expect(text).toMatch(/fjmcp_tool_calls_total\{tool="issue__list",outcome="ok"\} [3-9]/);
     expect(text).toMatch(/fjmcp_tool_calls_total\{tool="issue__create",outcome="refused"\} 1/);
     expect(text).toMatch(/fjmcp_policy_refusals_total\{reason="read-only"\} 1/);
@@ -122,6 +128,9 @@ describe('tool policy with the real gitea-mcp child (issue 11)', () => {
     writeFileSync(policyFile, 'rules:\n  - people: { logins: [carol] }\n    read_only: maybe\n');
     expect(broker.running.ctx.policy.reload()).toBe(false);
     expect(broker.logLines.some((l) => l.includes('tool policy reload failed') && l.includes('rules[0].read_only'))).toBe(true);
+    const detail = (await (await fetch(`${broker.opsUrl}/healthz`)).json()) as { policy: { rules: number; lastReloadError: { problems: string[] } | null } };
+    expect(detail.policy.rules).toBe(3);
+    expect(detail.policy.lastReloadError?.problems.join('\n')).toContain('rules[0].read_only');
     expect(await names(alice)).not.toContain('issue__create');
     expect(await names(carol)).toContain('issue__create');
 
@@ -177,6 +186,9 @@ describe('per-person rate limit on /mcp (issue 11)', () => {
     const rows = await limited.running.ctx.store.toolCalls.query({ outcome: 'rate_limited' });
     expect(rows.length).toBe(statuses.filter((s) => s === 429).length);
     expect(rows[0]).toMatchObject({ login: 'carol', tool: 'user__get_my_userinfo', reason: 'rate-limit' });
+    const metrics = await (await fetch(`${limited.opsUrl}/metrics`)).text();
+    expect(metrics).toContain(`fjmcp_rate_limit_refusals_total{endpoint="/mcp"} ${rows.length}`);
+    expect(metrics).toContain(`fjmcp_tool_calls_total{tool="user__get_my_userinfo",outcome="rate_limited"} ${rows.length}`);
     await expect.poll(async () => (await post(200)).status, { timeout: 10_000, interval: 500 }).toBe(200);
   });
 });

@@ -13,11 +13,14 @@ const marker = `tok-${randomBytes(6).toString('hex')}`;
 const ACCEPT = { accept: 'application/json, text/event-stream', 'content-type': 'application/json' };
 const init = (id: number | string = 1) => JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
 
-/** POSTs one JSON-RPC message and returns status, session id and the first SSE `data:` JSON. */
+/**
+ * POSTs one JSON-RPC message and returns status, session id and the first SSE `data:` JSON (the
+ * priming event a 2025-11-25 client gets first has an empty `data:` and is skipped).
+ */
 async function post(url: string, headers: Record<string, string>, body: string) {
   const res = await fetch(url, { method: 'POST', headers: { ...ACCEPT, ...headers }, body });
   const text = await res.text();
-  const data = /^data: (.*)$/m.exec(text)?.[1];
+  const data = /^data: (.+)$/m.exec(text)?.[1];
   return { status: res.status, sessionId: res.headers.get('mcp-session-id'), msg: data ? JSON.parse(data) : text ? JSON.parse(text) : undefined };
 }
 

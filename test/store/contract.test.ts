@@ -95,6 +95,19 @@ describe.each(ENGINES)('store contract on $name', (engine) => {
     expect(await s.transactions.reap(T0 + 4)).toBe(1);
   });
 
+  it('counts pending transactions: unexpired and not done (the /authorize caps)', async () => {
+    const s = await open();
+    const tx = (id: string, expiresAt: number) => ({ id, clientId: 'c1', redirectUri: 'http://127.0.0.1/cb', state: null, codeChallenge: 'ch', resource: 'r', scope: 'forge',
+      browserHash: 'b', csrfHash: 'c', phase: 'consent' as const, forgeStateHash: null, forgeVerifierSealed: null, createdAt: T0, expiresAt });
+    await s.transactions.insert(tx('tx-a', T0 + 1_000));
+    await s.transactions.insert(tx('tx-b', T0 + 600_000));
+    await s.transactions.insert(tx('tx-c', T0 + 600_000));
+    expect(await s.transactions.countPending(T0)).toBe(3);
+    expect(await s.transactions.countPending(T0 + 1_000)).toBe(2); // tx-a expired
+    expect(await s.transactions.finish('tx-b', 'consent', T0 + 2_000)).toBe(true);
+    expect(await s.transactions.countPending(T0 + 2_000)).toBe(1); // tx-b done
+  });
+
   it('redeems an authorization code once; a concurrent second redemption revokes the grant and its tokens (RFC 6749 §4.1.2)', async () => {
     const s = await open();
     await s.grants.createWithCode(grant('g1'), code('h1'));

@@ -21,6 +21,8 @@ export interface TestBroker {
   url: string;
   /** The MCP endpoint: `${url}/mcp`. */
   mcpUrl: string;
+  /** The operator listener (`/metrics`, detailed `/healthz`) of the running instance, e.g. http://127.0.0.1:41235. */
+  readonly opsUrl: string;
   port: number;
   dataDir: string;
   /** The running instance (changes after restart). */
@@ -72,6 +74,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<TestBroker>
     FJMCP_PUBLIC_URL: url,
     FJMCP_LISTEN_HOST: '127.0.0.1',
     FJMCP_LISTEN_PORT: String(port),
+    FJMCP_OPS_LISTEN: '127.0.0.1:0',
     FJMCP_DATA_DIR: dataDir,
     FJMCP_FORGE_URL: opts.testbed.giteaUrl,
     FJMCP_FORGE_CLIENT_ID: app.clientId,
@@ -96,6 +99,9 @@ export async function startBroker(opts: StartBrokerOptions): Promise<TestBroker>
   const broker: TestBroker = {
     url,
     mcpUrl: `${url}/mcp`,
+    get opsUrl() {
+      return `http://127.0.0.1:${broker.running.opsPort}`;
+    },
     port,
     dataDir,
     env,

@@ -19,6 +19,7 @@ import { closeContext, createContext, type AppContext } from '../../src/context.
 import type { AuthorizationServer } from '../../src/oauth/authorization-server.js';
 import { createLogger } from '../../src/ops/log.js';
 import type { Store } from '../../src/store/store.js';
+import type { Metrics } from '../../src/ops/metrics.js';
 import type { ForgeClient, ForgeTokens } from '../../src/upstream/types.js';
 import type { Principal } from '../../src/lib/principal.js';
 import { freePort, lineSink } from './broker.js';
@@ -31,6 +32,8 @@ export interface OAuthTestBroker {
   /** The current instance's authorization server (changes after restart). */
   as: AuthorizationServer;
   store: Store;
+  /** The current instance's metrics (Prometheus text: `metrics.registry.metrics()`). */
+  metrics: Metrics;
   forge: ForgeClient;
   forgeTokens: ForgeTokens;
   /** Numeric id of the broker's OAuth2 app in Gitea (for revoking grants there). */
@@ -90,7 +93,7 @@ export async function startOAuthBroker(opts: StartOAuthBrokerOptions): Promise<O
     server = await new Promise<ServerType>((resolve) => {
       const s = serve({ fetch: web.fetch, hostname: '127.0.0.1', port }, () => resolve(s));
     });
-    Object.assign(broker, { as, store, forge, forgeTokens });
+    Object.assign(broker, { as, store, forge, forgeTokens, metrics: ctx.metrics });
   };
   const shutdown = async () => {
     await new Promise<void>((resolve) => {

@@ -86,7 +86,7 @@ export async function startReplicas(opts: StartReplicasOptions): Promise<Replica
     const port = ports[i]!;
     const proc = spawn(process.execPath, ['--import', TSX_LOADER, join(repoRoot, 'src/main.ts'), 'serve'], {
       cwd: repoRoot,
-      env: { ...(env as NodeJS.ProcessEnv), FJMCP_LISTEN_PORT: String(port) },
+      env: { ...(env as NodeJS.ProcessEnv), FJMCP_LISTEN_PORT: String(port), FJMCP_OPS_LISTEN: '127.0.0.1:0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const logLines: string[] = [];

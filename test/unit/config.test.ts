@@ -47,6 +47,15 @@ describe('configuration from the environment', () => {
     expect(problems({ ...base, FJMCP_PUBLIC_URL: 'http://127.0.0.1:8787' })).toEqual([]);
   });
 
+  it('puts the operator listener on loopback port 9787 by default and parses FJMCP_OPS_LISTEN as host:port or [v6]:port', () => {
+    expect(loadConfig(base).opsListen).toEqual({ host: '127.0.0.1', port: 9787 });
+    expect(loadConfig({ ...base, FJMCP_OPS_LISTEN: '[::1]:0' }).opsListen).toEqual({ host: '::1', port: 0 });
+    expect(loadConfig({ ...base, FJMCP_OPS_LISTEN: '0.0.0.0:9787' }).opsListen).toEqual({ host: '0.0.0.0', port: 9787 });
+    for (const bad of ['9787', '127.0.0.1', '127.0.0.1:70000', 'a b:1']) {
+      expect(problems({ ...base, FJMCP_OPS_LISTEN: bad }).join('\n')).toContain('FJMCP_OPS_LISTEN must be host:port');
+    }
+  });
+
   it('refuses URLs with credentials, query or fragment', () => {
     expect(problems({ ...base, FJMCP_FORGE_URL: 'https://user:pw@forge.example.org' })[0]).toMatch(/^FJMCP_FORGE_URL must be/);
     expect(problems({ ...base, FJMCP_PUBLIC_URL: 'https://mcp.example.org/#x' })[0]).toMatch(/^FJMCP_PUBLIC_URL must be/);

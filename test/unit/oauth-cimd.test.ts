@@ -97,13 +97,17 @@ describe('client registry with CIMD', () => {
     expect(fetches).toBe(2);
   });
 
-  it('uses the shipped Claude and Claude Code documents when the vendor CDN refuses the fetch', async () => {
+  it('uses the shipped Claude, Claude Code and ChatGPT documents when the vendor CDN refuses the fetch', async () => {
     const { reg } = setup(async () => new Response('challenge', { status: 403 }));
     const claude = await reg.resolve('https://claude.ai/oauth/mcp-oauth-client-metadata');
     expect(claude.metadata.redirect_uris).toEqual(['https://claude.ai/api/mcp/auth_callback']);
     expect(reg.isNameVerified(claude, 'https://claude.ai/api/mcp/auth_callback')).toBe(true);
     const code = await reg.resolve('https://claude.ai/oauth/claude-code-client-metadata');
     expect(code.metadata.redirect_uris).toContain('http://localhost/callback');
+    const chatgpt = await reg.resolve('https://chatgpt.com/oauth/client.json');
+    expect(chatgpt.metadata.redirect_uris).toEqual(['https://chatgpt.com/connector_platform_oauth_redirect']);
+    expect(chatgpt.metadata.token_endpoint_auth_method).toBe('none');
+    expect(reg.isNameVerified(chatgpt, 'https://chatgpt.com/connector_platform_oauth_redirect')).toBe(true);
   });
 
   it('does not fall back to a stale copy for other clients: a withdrawn document ends the client', async () => {

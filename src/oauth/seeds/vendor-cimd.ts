@@ -6,7 +6,9 @@
  * the broker refreshes them from the network when it can, and a fetched document, once valid,
  * replaces the seed in the cache.
  * Sources: claude.com/docs/connectors/building/authentication; anthropics/claude-ai-mcp#518
- * (the claude.ai document lists only the claude.ai callback); Claude Code's loopback callbacks.
+ * (the claude.ai document lists only the claude.ai callback); Claude Code's loopback callbacks;
+ * ChatGPT: developers.openai.com/apps-sdk/build/auth (CIMD, PKCE, `resource` echoed), its stable
+ * callback as used by connectors (makeplane/plane-mcp-server PR#165, kunickiaj/codemem PR#1286).
  */
 
 /** Seed documents by `client_id` (each document's `client_id` equals its key). */
@@ -26,6 +28,19 @@ export const VENDOR_CIMD_SEEDS: Readonly<Record<string, Readonly<Record<string, 
     client_uri: 'https://claude.ai',
     // Loopback redirect URIs: any port matches (RFC 8252 §7.3).
     redirect_uris: ['http://localhost/callback', 'http://127.0.0.1/callback'],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'none',
+  }),
+  // ChatGPT uses its stable callback only with a server that advertises and returns RFC 9207
+  // `iss`, as this broker does; the per-connector `/connector/oauth/<id>` callbacks cannot be
+  // listed ahead of time and come with the fetched document. The document also allows
+  // `private_key_jwt`, which this broker does not verify yet: the seed is a public client (PKCE).
+  'https://chatgpt.com/oauth/client.json': Object.freeze({
+    client_id: 'https://chatgpt.com/oauth/client.json',
+    client_name: 'ChatGPT',
+    client_uri: 'https://chatgpt.com',
+    redirect_uris: ['https://chatgpt.com/connector_platform_oauth_redirect'],
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: 'none',

@@ -45,5 +45,9 @@ export function createPgTransactionStore(pool: PgPool): TransactionStore {
     async reap(now) {
       return changed(await pool.query(`DELETE FROM oauth_transactions WHERE expires_at <= $1 OR phase = 'done'`, [now]));
     },
+    async countPending(now) {
+      const r = await pool.query<{ n: string }>(`SELECT COUNT(*) AS n FROM oauth_transactions WHERE expires_at > $1 AND phase <> 'done'`, [now]);
+      return Number(r.rows[0]!.n);
+    },
   };
 }
