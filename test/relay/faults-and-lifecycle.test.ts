@@ -160,8 +160,12 @@ describe('lifecycle', () => {
   it('drains on shutdown: a call in flight completes within the grace, then every child is stopped', async () => {
     const r = await startRelay(relayConfig(EVERYTHING));
     const c = await connectClient('v2', r.url, personHeaders('drain', `${marker}-drain`));
-    const call = c.callTool('trigger-long-running-operation', { duration: 0.5, steps: 2 });
-    await new Promise((res) => setTimeout(res, 100));
+    // Shutdown starts once the child is running the call (its first progress notification), not
+    // after a fixed sleep: under load the request may not have reached the child yet.
+    let reached!: () => void;
+    const running = new Promise<void>((res) => { reached = res; });
+    const call = c.callTool('trigger-long-running-operation', { duration: 1, steps: 4 }, () => reached());
+    await running;
     const down = r.relay.shutdown(5000);
     expect(textOf(await call)).toContain('completed');
     await down;

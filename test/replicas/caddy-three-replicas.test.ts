@@ -64,7 +64,9 @@ let set: ReplicaSet;
 beforeAll(async () => {
   tb = sharedTestbed();
   const databaseUrl = await createDatabase(inject('postgres').url, 'caddy3');
-  set = await startReplicas({ testbed: tb, count: 3, databaseUrl, front: caddyFront });
+  // The loops call as fast as the replicas answer, far beyond an assistant's pace: the per-person
+  // rate limit (per replica; tested in test/e2e/tool-policy.test.ts) is set out of their reach.
+  set = await startReplicas({ testbed: tb, count: 3, databaseUrl, front: caddyFront, env: { FJMCP_MCP_RATE_PER_MIN: '1000000', FJMCP_MCP_BURST: '1000000' } });
 });
 afterAll(async () => {
   await set?.stop();
@@ -128,12 +130,16 @@ describe('three replicas behind Caddy (Caddyfile.replicas) on one PostgreSQL', (
     await until(() => people.every((p, i) => p.calls.filter((c) => c.ok).length >= okBefore[i]! + 10), 60_000);
     running = false;
     await Promise.all(loops);
+    // Her session went on on one survivor (the miss: one new child). Checked before the refresh
+    // below: a new access token is a new affinity key, which may pick another replica.
+    expect(startedFor('alice').filter((r) => r !== victim)).toHaveLength(1);
 
     for (const p of people) {
       const after = p.calls.filter((c) => c.start > killedAt);
       expect(after.length).toBeGreaterThanOrEqual(10);
       expect(after.filter((c) => !c.ok).map((c) => c.detail)).toEqual([]); // every call started after the kill succeeded
-      expect(p.calls.filter((c) => !c.ok).length).toBeLessThanOrEqual(1); // at most the call in flight at the kill
+      const failed = p.calls.filter((c) => !c.ok);
+      expect(failed.length, JSON.stringify(failed.map((c) => ({ late: c.start - killedAt, detail: c.detail })))).toBeLessThanOrEqual(1); // at most the call in flight at the kill
       // No token or grant lost: the refresh token rotates and its successor is accepted.
       const refreshed = await tokenRequest(set.publicUrl, { grant_type: 'refresh_token', refresh_token: p.tokens.refresh_token, client_id: p.client.clientId });
       expect(refreshed.status).toBe(200);
@@ -143,6 +149,5 @@ describe('three replicas behind Caddy (Caddyfile.replicas) on one PostgreSQL', (
     }
     const survivors = set.replicas.filter((r) => r !== victim);
     expect(survivors.every((r) => r.proc.exitCode === null)).toBe(true);
-    expect(startedFor('alice').filter((r) => r !== victim)).toHaveLength(1); // her session went on on a survivor (the miss: one new child)
   });
 });

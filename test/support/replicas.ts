@@ -113,6 +113,14 @@ export async function startReplicas(opts: StartReplicasOptions): Promise<Replica
     // One after another, then together would also work (migrations run under a lock); sequential
     // keeps the machine's load down while the others start.
     for (let i = 0; i < opts.count; i++) replicas.push(await launch(i));
+    // The front may have checked its upstreams before any replica listened (Caddy's active health
+    // check runs at start, then every health_interval): wait until it routes to them. All replicas
+    // listen by now, so the check that turns the first healthy turns the others too.
+    const deadline = Date.now() + 30_000;
+    while (!(await fetch(`${front.url}/healthz`).then((r) => r.ok, () => false))) {
+      if (Date.now() > deadline) throw new Error('the front did not route to any replica within 30 s');
+      await new Promise((res) => setTimeout(res, 100));
+    }
   } catch (err) {
     for (const r of replicas) r.proc.kill('SIGKILL');
     await front.stop();

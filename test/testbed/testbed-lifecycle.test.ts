@@ -54,7 +54,7 @@ describe('scripts/testbed down', () => {
     expect(findForgeProcesses([tb.stateDir, tb.giteaUrl])).toEqual([]);
     expect(existsSync(tb.stateDir)).toBe(false);
     await expect(fetch(`${tb.giteaUrl}/api/healthz`)).rejects.toThrow();
-  });
+  }, 180_000); // a whole Gitea start with seeding: over a minute on two loaded cores
 });
 
 describe('scripts/testbed up, interrupted', () => {
