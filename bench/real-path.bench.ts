@@ -210,7 +210,7 @@ async function broker(people: number) {
     FJMCP_MAX_SESSIONS_PER_PERSON: String(Math.max(100, CALLERS * 4)),
     // The per-person rate limit stays on (its check is on the path a call takes) but set out of reach:
     // the bench sends far more than an assistant would.
-    FJMCP_MCP_RATE_PER_MIN: '100000000', FJMCP_MCP_BURST: '100000000',
+    FJMCP_MCP_RATE_PER_MIN: '100000000', FJMCP_MCP_BURST: '100000000', FJMCP_OAUTH_RATE_PER_MIN: '100000000',
   };
   const config = loadConfig(env);
   const dist = join(ROOT, 'dist/src/main.js');

@@ -61,7 +61,7 @@ const config = loadConfig({
   FJMCP_LOG_LEVEL: 'fatal', FJMCP_REFRESH_GRACE_S: '60',
     // The per-person rate limit stays on (its check is on the path a call takes) but set out of reach:
     // the bench sends far more than an assistant would.
-    FJMCP_MCP_RATE_PER_MIN: '100000000', FJMCP_MCP_BURST: '100000000',
+    FJMCP_MCP_RATE_PER_MIN: '100000000', FJMCP_MCP_BURST: '100000000', FJMCP_OAUTH_RATE_PER_MIN: '100000000',
 });
 
 /** The whole broker on `store`, listening on loopback, with one person, one client and tokens. */
