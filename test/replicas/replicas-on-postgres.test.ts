@@ -4,7 +4,7 @@
  * the test bed runs with INVALIDATE_REFRESH_TOKENS=true (Forgejo's default: a forge refresh token
  * works once) and a 12 s forge access-token lifetime, so forge refreshes happen during the tests.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { authorizeUrl, mcpStatus, pkcePair, registerTestClient, signInManually, signInThroughBroker, tokenRequest } from '../support/broker-consent.js';
 import { createDatabase } from '../support/postgres.js';
 import { startReplicas, startSteeringProxy, type ReplicaSet, type SteeringProxy } from '../support/replicas.js';
@@ -69,7 +69,8 @@ describe('two broker processes on one PostgreSQL', () => {
     try {
       const { tokens } = await signInManually(tb, set.publicUrl, 'alice', REDIRECT);
       expect(tokens.access_token).toMatch(/^mcpb_at_/);
-      expect(audited(B, 'signin.completed')).toHaveLength(1);
+      // The replicas' log lines reach the test through their stdout pipes: wait for B's to arrive.
+      await vi.waitFor(() => expect(audited(B, 'signin.completed')).toHaveLength(1), { timeout: 10_000, interval: 50 });
       expect(audited(A, 'signin.completed')).toHaveLength(0);
       expect(audited(A, 'consent.approved').length).toBeGreaterThan(0);
     } finally {
