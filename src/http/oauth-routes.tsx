@@ -115,7 +115,7 @@ export function oauthRoutes(as: AuthorizationServer, config: Config): Hono {
     as.count('callback', new URL(r.location).searchParams.has('error') ? 'error' : 'ok');
     const headers = new Headers({ location: r.location, ...NO_STORE });
     headers.append('set-cookie', clearTxCookie(txCookieName(r.txId)));
-    // 302, not 307: Claude answers a 307 with "Method Not Allowed" (oauth-notes.md §2).
+    // 302, not 307: Claude answers a 307 with "Method Not Allowed" (docs/authorization.md §Policy choices).
     return new Response(null, { status: 302, headers });
   });
 

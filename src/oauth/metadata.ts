@@ -24,7 +24,7 @@ export function authorizationServerMetadata(config: Config): Record<string, unkn
     grant_types_supported: ['authorization_code', 'refresh_token'],
     token_endpoint_auth_methods_supported: [...SUPPORTED_AUTH_METHODS],
     revocation_endpoint_auth_methods_supported: [...SUPPORTED_AUTH_METHODS],
-    // RFC 7636: S256 only, for every client (plain is a downgrade; oauth-notes.md §3).
+    // RFC 7636: S256 only, for every client (plain is a downgrade, CVE-2025-4144; docs/authorization.md).
     code_challenge_methods_supported: ['S256'],
     // RFC 9207 §3.
     authorization_response_iss_parameter_supported: true,

@@ -1,7 +1,7 @@
 /**
  * @module oauth/rate-limit
  * A fixed one-minute window counter per key (client IP), in memory. Generous by design: Claude
- * registers a client on every connection from a shared egress (oauth-notes.md §2), so the limit
+ * registers a client on every connection from a shared egress (docs/authorization.md §Policy choices), so the limit
  * guards against floods, not against normal use.
  */
 

@@ -3,7 +3,7 @@
  * The broker has one scope, `mcp`: access to the MCP endpoint as the signed-in person. What the
  * person may do on the forge is decided by the forge (and FJMCP_FORGE_SCOPES), not by broker
  * scopes. Requested scopes are parsed leniently (clients send `claudeai`, `"read write"`,
- * `" offline_access"`; oauth-notes.md §2): unknown ones are ignored and `mcp` is granted.
+ * `" offline_access"`; docs/authorization.md §Policy choices): unknown ones are ignored and `mcp` is granted.
  */
 
 /** Advertised in metadata and named in the 401 challenge (no `offline_access`, MCP 2026-07-28). */

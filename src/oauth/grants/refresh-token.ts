@@ -3,8 +3,8 @@
  * The `refresh_token` grant (RFC 6749 §6) with rotation (OAuth 2.1 §4.3.1: refresh tokens of
  * public clients MUST rotate; the broker rotates for every client).
  *
- * Why a grace window: Claude refreshes from two places at once (oauth-notes.md §2,
- * PrefectHQ/fastmcp#4264), so a retry of the same refresh token shortly after it was exchanged is
+ * Why a grace window: Claude refreshes from two places at once (docs/authorization.md
+ * §Policy choices, PrefectHQ/fastmcp#4264), so a retry of the same refresh token shortly after it was exchanged is
  * not an attack. Within `config.tokens.refreshGraceS` such a retry gets the *same* successor
  * (sealed with AES-256-GCM, AAD = grant id and token hash, only for the window; the reaper wipes
  * it). After the window, a reused refresh token means two parties hold the family: the whole

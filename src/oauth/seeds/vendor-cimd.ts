@@ -2,7 +2,7 @@
  * @module oauth/seeds/vendor-cimd
  * Client ID metadata documents of well-known MCP clients, shipped so their first sign-in does not
  * depend on a fetch that vendor CDNs sometimes refuse from datacenter addresses (a Cloudflare
- * challenge answers 403; oauth-notes.md §2). Written as the documents are publicly described;
+ * challenge answers 403; docs/authorization.md §Policy choices). Written as the documents are publicly described;
  * the broker refreshes them from the network when it can, and a fetched document, once valid,
  * replaces the seed in the cache.
  * Sources: claude.com/docs/connectors/building/authentication; anthropics/claude-ai-mcp#518
