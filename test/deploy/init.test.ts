@@ -101,10 +101,12 @@ describe('fjmcp-broker init (Gitea 1.26 test bed)', () => {
     });
     try {
       let health: Response | undefined;
-      for (let i = 0; i < 150 && !health; i++) {
+      // Until it answers 200: right after start the first health check may still see the forge
+      // or the sandbox probe as not ready (503).
+      for (let i = 0; i < 150 && health?.status !== 200; i++) {
         if (broker.exitCode !== null) break;
         health = await fetch(`${publicUrl}/healthz`).catch(() => undefined);
-        if (!health) await new Promise((res) => setTimeout(res, 100));
+        if (health?.status !== 200) await new Promise((res) => setTimeout(res, 100));
       }
       expect(health?.status, 'broker did not answer /healthz').toBe(200);
       // Full sign-in through the broker (DCR, consent, Gitea with the registered app, callback, token), then a tool call.
