@@ -80,6 +80,17 @@ describe.each(ENGINES)('store contract on $name', (engine) => {
     expect(await s.clients.get('c1')).toBeDefined();
   });
 
+  it('accepts a client assertion jti once per client, even when two replicas race, and reaps it after expiry (RFC 7523 §3 item 7)', async () => {
+    const s = await open();
+    const racing = await Promise.all([s.clients.claimAssertion('c1', 'j1', T0 + 300_000), s.clients.claimAssertion('c1', 'j1', T0 + 300_000)]);
+    expect(racing.filter(Boolean)).toHaveLength(1);
+    expect(await s.clients.claimAssertion('c1', 'j1', T0 + 300_000)).toBe(false);
+    expect(await s.clients.claimAssertion('c2', 'j1', T0 + 300_000)).toBe(true); // jti is unique per issuer
+    expect(await s.clients.reapAssertions(T0 + 300_000)).toBe(0); // not yet expired
+    expect(await s.clients.reapAssertions(T0 + 300_001)).toBe(2);
+    expect(await s.clients.claimAssertion('c1', 'j1', T0 + 900_000)).toBe(true);
+  });
+
   it('moves a transaction consent → forge → done, each step once, even when two requests race', async () => {
     const s = await open();
     const tx = { id: 'tx1', clientId: 'c1', redirectUri: 'http://127.0.0.1/cb', state: null, codeChallenge: 'ch', resource: 'r', scope: 'forge',
