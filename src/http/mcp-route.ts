@@ -73,7 +73,8 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
   };
   const app = new Hono();
 
-  const serve = (resource: string | undefined) => async (c: Context) => {
+  type Handler = (req: Request, who: Principal) => Promise<Response>;
+  const serve = (resource: string | undefined, handler: Handler = (req, who) => relay.handle(req, who)) => async (c: Context) => {
     const req = c.req.raw;
     // DNS rebinding: a browser tricked into calling us sends the attacker's Host.
     const host = req.headers.get('host');
@@ -87,7 +88,7 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
       const limited = await deps.tools.admit(req, who);
       if (limited) return limited;
     }
-    return relay.handle(req, who);
+    return handler(req, who);
   };
   const notAllowed = () => new Response(null, { status: 405, headers: { allow: 'GET, POST, DELETE' } });
   app.on(['POST', 'GET', 'DELETE'], '/mcp', serve(undefined));
@@ -95,6 +96,22 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
   for (const s of deps.servers ?? []) {
     app.on(['POST', 'GET', 'DELETE'], s.path, serve(s.resource));
     app.all(s.path, notAllowed);
+  }
+  if (config.mcp.legacySse.enabled) {
+    // The HTTP+SSE transport of MCP 2024-11-05 (mcp/legacy-sse.ts), through the same checks.
+    // `/sse` is where clients of that era customarily look; `<MCP path>/sse` lies under the
+    // protected resource, whose metadata OAuth clients accept only for URLs below it (the SDK's
+    // checkResourceAllowed), and names each server's own.
+    const legacy = (resource: string | undefined, messagesPath: string) => serve(resource, (req, who) => relay.legacy(req, who, messagesPath));
+    const legacyRoutes = (prefix: string, resource: string | undefined) => {
+      app.get(`${prefix}/sse`, legacy(resource, `${prefix}/messages`));
+      app.post(`${prefix}/messages`, legacy(resource, `${prefix}/messages`));
+      app.all(`${prefix}/sse`, () => new Response(null, { status: 405, headers: { allow: 'GET' } }));
+      app.all(`${prefix}/messages`, () => new Response(null, { status: 405, headers: { allow: 'POST' } }));
+    };
+    legacyRoutes('', undefined);
+    legacyRoutes('/mcp', undefined);
+    for (const s of deps.servers ?? []) legacyRoutes(s.path, s.resource);
   }
   return app;
 }

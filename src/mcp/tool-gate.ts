@@ -21,6 +21,7 @@ import type { ToolCallOutcome, ToolCallRecord } from '../store/tool-calls.js';
 import type { ChildLink, Downstream } from './child-link.js';
 import type { Person } from './person.js';
 import { RPC, httpRpcError, type RpcMessage } from './protocol.js';
+import { LegacySession } from './legacy-session.js';
 import { Session } from './session.js';
 
 /** Where a call comes from: a session (2025 revisions) or one 2026-07-28 request. */
@@ -189,7 +190,7 @@ export class ToolGate {
       login: person.login,
       clientId: session.oauthClientId ?? null,
       clientName: typeof info?.name === 'string' ? info.name.slice(0, 200) : null,
-      sessionId: session instanceof Session ? session.id : null,
+      sessionId: session instanceof Session || session instanceof LegacySession ? session.id : null,
       tool: c.tool,
       repository: c.repository ?? null,
       argsSha256: digestArguments(c.args),
