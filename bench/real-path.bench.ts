@@ -24,8 +24,10 @@
  * Settings: BENCH_CALLS (2000), BENCH_CPU_CALLS (2000), BENCH_PEOPLE (20), BENCH_CALLERS (4),
  * BENCH_SAT_SECONDS (5), BENCH_SAT_ROUNDS (3), BENCH_LARGE_MIB (10), BENCH_CHILD_SANDBOX (off; the
  * broker's FJMCP_CHILD_SANDBOX), BENCH_BROKER_ENTRY (tsx|dist), BENCH_CPU_PROF (a directory: the
- * broker runs under `node --cpu-prof` and writes its profile there on exit).
- * Last line: `real-path: key=value …` (ms, calls/s, ratios).
+ * broker runs under `node --cpu-prof` and writes its profile there on exit), BENCH_CALL_TIMEOUT_MS
+ * (30000: a call, handshake or start-up step that takes longer fails the bench, naming the path).
+ * Progress goes to stderr, one line per phase (and every 500 calls), so a slow run can be told from
+ * a hang. Last line on stdout: `real-path: key=value …` (ms, calls/s, ratios).
  */
 import { spawn, type ChildProcess as NodeChild } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -58,6 +60,28 @@ const LARGE_BYTES = num('BENCH_LARGE_MIB', 10) * 1024 * 1024;
 const SANDBOX = process.env.BENCH_CHILD_SANDBOX ?? 'off';
 const ENTRY = process.env.BENCH_BROKER_ENTRY ?? 'tsx';
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+const CALL_TIMEOUT_MS = num('BENCH_CALL_TIMEOUT_MS', 30_000);
+
+const t0 = performance.now();
+/** One progress line on stderr: seconds since start, the load average, what the bench does now. */
+const progress = (what: string) => process.stderr.write(`[real-path ${((performance.now() - t0) / 1000).toFixed(1)} s, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}] ${what}\n`);
+
+/**
+ * `p`, or a loud failure after {@link CALL_TIMEOUT_MS}: a call that never settles must end the
+ * run with its name, not hang it. Requests also carry the timeout as their abort signal.
+ */
+let timeoutMs = CALL_TIMEOUT_MS;
+function deadline<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const ms = timeoutMs;
+  const late = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`${what}: no answer within ${ms} ms (BENCH_CALL_TIMEOUT_MS${ms === CALL_TIMEOUT_MS ? '' : ' x 10 for the large result'})`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+/** A POST of `body` as JSON under the per-call deadline (the caller reads the body under its own). */
+const post = (url: string, headers: Record<string, string>, body: unknown, what: string) =>
+  deadline(fetch(url, { method: 'POST', headers, body: JSON.stringify(body) }), what);
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -99,7 +123,7 @@ async function untilUp(url: string, proc: NodeChild, what: string): Promise<void
   for (let i = 0; i < 600; i++) {
     if (proc.exitCode !== null) throw new Error(`${what} exited with ${proc.exitCode}`);
     try {
-      await (await fetch(url)).arrayBuffer();
+      await (await fetch(url, { signal: AbortSignal.timeout(2000) })).arrayBuffer();
       return;
     } catch {
       await new Promise((r) => setTimeout(r, 100));
@@ -130,10 +154,16 @@ const statusKb = (pid: number, key: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${k
 
 /** Reads the JSON-RPC messages of a JSON or SSE body; throws unless one is the result for `id`. */
 async function expectResult(res: Response, id: number, what: string): Promise<string> {
-  const text = await res.text();
+  const text = await deadline(res.text(), `${what}: reading the ${res.headers.get('content-type') ?? 'untyped'} body`);
   if (res.status >= 300) throw new Error(`${what}: HTTP ${res.status}: ${text.slice(0, 300)}`);
   if (!text.includes(`"id":${id}`) || !text.includes('"result"')) throw new Error(`${what}: no result for id ${id}: ${text.slice(0, 300)}`);
   return text;
+}
+
+/** Reads and drops the body; throws unless the status is `status`. */
+async function expectStatus(res: Response, status: number, what: string): Promise<void> {
+  const text = await deadline(res.text(), `${what}: body`);
+  if (res.status !== status) throw new Error(`${what}: HTTP ${res.status} (expected ${status}): ${text.slice(0, 300)}`);
 }
 
 /** A server-everything child spoken to directly over stdio. */
@@ -144,10 +174,10 @@ async function directChild() {
   });
   const waiting = new Map<number, () => void>();
   child.onMessage = (m) => waiting.get((m as { id: number }).id)?.();
-  const call = (msg: { id: number }) => new Promise<void>((res) => {
+  const call = (msg: { id: number }) => deadline(new Promise<void>((res) => {
     waiting.set(msg.id, () => { waiting.delete(msg.id); res(); });
     child.send(msg);
-  });
+  }), `direct stdio call ${msg.id}`);
   await call(INIT);
   child.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   return { call: (i: number, message?: string) => call(echo(i, message) as { id: number }), close: () => child.stop('bench') };
@@ -162,7 +192,7 @@ require('node:http').createServer((q,s)=>{q.resume();q.on('end',()=>{s.writeHead
   const url = `http://127.0.0.1:${port}/`;
   await untilUp(url, proc, 'HTTP floor');
   return {
-    call: async (i: number) => void (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(echo(i)) })).text()),
+    call: async (i: number) => void (await deadline((await post(url, { 'content-type': 'application/json' }, echo(i), `HTTP floor call ${i}`)).text(), `HTTP floor call ${i}: body`)),
     close: () => stopProc(proc),
   };
 }
@@ -174,11 +204,11 @@ async function supergateway() {
   const url = `http://127.0.0.1:${port}/mcp`;
   await untilUp(url, proc, 'supergateway');
   const base = { accept: 'application/json, text/event-stream', 'content-type': 'application/json' };
-  const init = await fetch(url, { method: 'POST', headers: base, body: JSON.stringify(INIT) });
+  const init = await post(url, base, INIT, 'supergateway initialize');
   await expectResult(init, 0, 'supergateway initialize');
   const headers = { ...base, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': V2025 };
-  await (await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
-  const call = async (i: number, message?: string) => void (await expectResult(await fetch(url, { method: 'POST', headers, body: JSON.stringify(echo(i, message)) }), i, 'supergateway call'));
+  await expectStatus(await post(url, headers, { jsonrpc: '2.0', method: 'notifications/initialized' }, 'supergateway initialized'), 202, 'supergateway initialized');
+  const call = async (i: number, message?: string) => void (await expectResult(await post(url, headers, echo(i, message), `supergateway call ${i}`), i, `supergateway call ${i}`));
   await call(1);
   return { pid: proc.pid!, call, close: () => stopProc(proc) };
 }
@@ -254,11 +284,11 @@ async function broker(people: number) {
   /** A 2025-11-25 session of person `p`. */
   const session = async (p: number) => {
     const auth = { authorization: `Bearer ${tokens[p]}` };
-    const init = await fetch(url, { method: 'POST', headers: { ...base, ...auth }, body: JSON.stringify(INIT) });
-    await expectResult(init, 0, 'broker initialize');
+    const init = await post(url, { ...base, ...auth }, INIT, `broker initialize (person ${p})`);
+    await expectResult(init, 0, `broker initialize (person ${p})`);
     const headers = { ...base, ...auth, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': V2025 };
-    await (await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
-    const call = async (i: number, message?: string) => void (await expectResult(await fetch(url, { method: 'POST', headers, body: JSON.stringify(echo(i, message)) }), i, 'broker 2025-11-25 call'));
+    await expectStatus(await post(url, headers, { jsonrpc: '2.0', method: 'notifications/initialized' }, `broker initialized (person ${p})`), 202, `broker initialized (person ${p})`);
+    const call = async (i: number, message?: string) => void (await expectResult(await post(url, headers, echo(i, message), `broker ${V2025} call ${i} (person ${p})`), i, `broker ${V2025} call ${i} (person ${p})`));
     await call(1);
     return call;
   };
@@ -267,7 +297,7 @@ async function broker(people: number) {
     const headers = { ...base, authorization: `Bearer ${tokens[p]}`, 'mcp-protocol-version': V2026, 'mcp-method': 'tools/call', 'mcp-name': 'echo' };
     const call = async (i: number) => {
       const body = { jsonrpc: '2.0', id: i, method: 'tools/call', params: { ...echoParams('bench'), _meta: ENVELOPE } };
-      await expectResult(await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) }), i, 'broker 2026-07-28 call');
+      await expectResult(await post(url, headers, body, `broker ${V2026} call ${i} (person ${p})`), i, `broker ${V2026} call ${i} (person ${p})`);
     };
     await call(1);
     return call;
@@ -316,12 +346,18 @@ async function peakRssIncrease(pid: number, run: () => Promise<void>): Promise<n
 }
 
 async function main(): Promise<void> {
+  progress(`start: ${N} calls per path, ${CPU_CALLS} CPU calls, saturation ${PEOPLE}x${CALLERS} ${SAT_ROUNDS}x${SAT_SECONDS} s, large ${LARGE_BYTES / 1048576} MiB`);
   const d = await directChild();
+  progress('direct stdio child up');
   const h = await floorServer();
+  progress('HTTP floor up');
   const b = await broker(PEOPLE);
+  progress(`broker up (pid ${b.pid}), ${PEOPLE} access tokens issued`);
   const sg = await supergateway();
+  progress(`supergateway up (pid ${sg.pid})`);
   const b25 = await b.session(0);
   const b26 = await b.modern(0);
+  progress('latency: interleaved calls');
   const names = ['direct stdio', 'HTTP floor', `broker ${V2025}`, `broker ${V2026}`, `supergateway ${SG_VERSION}`] as const;
   const paths: ((i: number) => Promise<void>)[] = [d.call, h.call, b25, b26, sg.call];
   const times: number[][] = paths.map(() => []);
@@ -332,6 +368,7 @@ async function main(): Promise<void> {
       await paths[j]!(i);
       if (i > WARMUP) times[j]!.push(performance.now() - t);
     }
+    if (i % 500 === 0) progress(`latency: ${i} of ${N + WARMUP}`);
   }
   const p50 = times.map((t) => pct(t, 50));
   const p99 = times.map((t) => pct(t, 99));
@@ -344,17 +381,23 @@ async function main(): Promise<void> {
     for (let i = 0; i < CPU_CALLS; i++) await call(100_000 + i);
     return ((cpuSeconds(pid) - c0) * 1000) / CPU_CALLS;
   };
+  progress('CPU per call: broker 2025-11-25');
   const cpu25 = await cpuPerCall(b25, b.pid);
+  progress('CPU per call: broker 2026-07-28');
   const cpu26 = await cpuPerCall(b26, b.pid);
+  progress('CPU per call: supergateway');
   const cpuSg = await cpuPerCall(sg.call, sg.pid);
+  progress(`saturation: opening ${PEOPLE * CALLERS} broker sessions`);
 
   // Saturation: N people × M callers, alternating broker and supergateway rounds.
   const brokerCallers: ((i: number) => Promise<void>)[] = [];
   for (let p = 0; p < PEOPLE; p++) for (let m = 0; m < CALLERS; m++) brokerCallers.push(await b.session(p));
   const sgCallers = brokerCallers.map(() => sg.call);
   const sat: { b: Awaited<ReturnType<typeof saturate>>; s: Awaited<ReturnType<typeof saturate>> }[] = [];
+  progress('saturation: warming every child');
   await saturate(brokerCallers, 1); // warm every child
   for (let r = 0; r < SAT_ROUNDS; r++) {
+    progress(`saturation: round ${r + 1} of ${SAT_ROUNDS}`);
     // Alternate which side runs first, so drift in background load hits both alike.
     const [x, s] = r % 2 === 0
       ? [await saturate(brokerCallers, SAT_SECONDS), await saturate(sgCallers, SAT_SECONDS)]
@@ -364,9 +407,15 @@ async function main(): Promise<void> {
 
   // Large result: one `echo` of LARGE_BYTES through the broker (2025-11-25 session). Supergateway is
   // left out: its express body parser refuses a request body over 100 KB (HTTP 413).
-  const big = 'x'.repeat(LARGE_BYTES);
+  // The message is LARGE_BYTES less 1 KiB: the child (server-everything on SDK 1.x) drops any stdio
+  // line over 10 MiB (STDIO_DEFAULT_MAX_BUFFER_SIZE) and closes its transport without a word, so a
+  // request of 10 MiB plus its JSON envelope never got an answer; that was the real-path bench's hang.
+  // The child reads its stdin in O(n²) (Buffer.concat per chunk), so these calls take seconds.
+  const big = 'x'.repeat(LARGE_BYTES - 1024);
+  timeoutMs = CALL_TIMEOUT_MS * 10;
   const large: { direct: number; broker: number; rssB: number }[] = [];
   for (let r = 0; r < 3; r++) {
+    progress(`large result: run ${r + 1} of 3`);
     let t = performance.now();
     await d.call(900 + r, big);
     const direct = performance.now() - t;
@@ -374,6 +423,7 @@ async function main(): Promise<void> {
     const rssB = await peakRssIncrease(b.pid, async () => { t = performance.now(); await b25(910 + r, big); brokerMs = performance.now() - t; });
     large.push({ direct, broker: brokerMs, rssB });
   }
+  progress('stopping');
   await Promise.all([d.close(), h.close(), b.close(), sg.close()]);
 
   // ---------------------------------------------------------------------------------------------
@@ -395,7 +445,7 @@ async function main(): Promise<void> {
     console.log(`  round ${r + 1}: broker ${f(s.b.rate, 0)} calls/s p50 ${f(s.b.p50, 1)} ms p99 ${f(s.b.p99, 1)} ms   supergateway ${f(s.s.rate, 0)} calls/s p50 ${f(s.s.p50, 1)} ms p99 ${f(s.s.p99, 1)} ms`);
   }
   console.log(`  median ratios broker/supergateway: calls/s ${f(satRate, 2)}x   p99 ${f(satP99, 2)}x (target <= 1)`);
-  console.log(`large result: echo of ${LARGE_BYTES / 1048576} MiB (request and result each carry it), 3 runs:`);
+  console.log(`large result: echo of ${LARGE_BYTES / 1048576} MiB less 1 KiB (request and result each carry it; the child drops stdio lines over 10 MiB), 3 runs:`);
   for (const l of large) console.log(`  direct ${f(l.direct, 1)} ms   broker ${f(l.broker, 1)} ms (peak RSS +${f(l.rssB / 1048576, 1)} MiB)`);
   console.log(`  (supergateway ${SG_VERSION} not measured: its body parser refuses a request over 100 KB with HTTP 413)`);
   console.log(`  median broker time / direct ${f(largeTimeX, 2)}x   broker peak RSS increase ${f(largeRssX, 2)}x the payload (target <= 3)`);

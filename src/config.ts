@@ -66,6 +66,8 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'FJMCP_MAX_MESSAGE_BYTES', default: '33554432', help: 'Largest JSON-RPC message accepted from a child\'s stdout, in bytes (default 32 MiB).' },
   { name: 'FJMCP_MAX_BODY_BYTES', default: '33554432', help: 'Largest HTTP request body accepted on /mcp, in bytes (default 32 MiB).' },
   { name: 'FJMCP_SSE_REPLAY_BYTES', default: '4194304', help: 'SSE events kept per MCP session for clients that resume a dropped stream with Last-Event-ID, in bytes (default 4 MiB; 0 turns resuming off).' },
+  { name: 'FJMCP_LEGACY_SSE', default: 'false', help: 'true serves the HTTP+SSE transport of MCP 2024-11-05 for clients that speak nothing newer: GET /sse opens a stream whose endpoint event names POST /messages?sessionId=..., for every server also at <its MCP path>/sse and /messages. Off by default: the transport is deprecated since MCP 2025-03-26, and every endpoint is more surface. Same bearer check, policy, audit and rate limit as /mcp.' },
+  { name: 'FJMCP_LEGACY_SSE_MAX_PER_PERSON', default: '8', help: 'Most legacy SSE streams (FJMCP_LEGACY_SSE) one person may hold open per MCP server; beyond it the oldest without a call in flight is closed, and with none such the new stream is refused (429).' },
   { name: 'FJMCP_ALLOWED_ORIGINS', default: '', help: 'Comma-separated extra browser origins allowed to call /mcp (the public URL\'s origin always is).' },
   { name: 'FJMCP_TRUST_PROXY', default: 'false', help: 'true when a reverse proxy on loopback sets X-Forwarded-For (used for per-IP rate limits).' },
   { name: 'FJMCP_REGISTRATION_RATE_PER_MIN', default: '120', help: 'Dynamic client registrations accepted per client IP per minute.' },
@@ -124,7 +126,14 @@ export interface Config {
   };
   /** Files the secrets were read from (`NAME_FILE`): never visible to a sandboxed child. */
   secretFiles: string[];
-  mcp: { maxSessionsPerPerson: number; maxBodyBytes: number; allowedOrigins: string[]; sseReplayBytes: number };
+  mcp: {
+    maxSessionsPerPerson: number;
+    maxBodyBytes: number;
+    allowedOrigins: string[];
+    sseReplayBytes: number;
+    /** The legacy HTTP+SSE transport (MCP 2024-11-05, mcp/legacy-sse.ts): off unless `FJMCP_LEGACY_SSE=true`; streams per person per server. */
+    legacySse: { enabled: boolean; maxPerPerson: number };
+  };
   registration: { ratePerMin: number; maxClients: number };
   /**
    * Per client IP: `ratePerMin` requests a minute to each OAuth endpoint; at most `maxPendingPerIp`
@@ -262,6 +271,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('FJMCP_DATABASE_URL must be a postgres:// or postgresql:// URL (empty = SQLite in FJMCP_DATA_DIR)'); // the value may hold a password: not echoed
   }
+  if (raw.FJMCP_LEGACY_SSE !== 'true' && raw.FJMCP_LEGACY_SSE !== 'false') problems.push(`FJMCP_LEGACY_SSE must be true or false, got ${JSON.stringify(raw.FJMCP_LEGACY_SSE)}`);
   const sandboxMode = z.enum(['required', 'auto', 'off']).safeParse(raw.FJMCP_CHILD_SANDBOX);
   if (!sandboxMode.success) problems.push(`FJMCP_CHILD_SANDBOX must be one of required, auto, off, got ${JSON.stringify(raw.FJMCP_CHILD_SANDBOX)}`);
   const sandboxPaths = (raw.FJMCP_CHILD_SANDBOX_PATHS ?? '').split(':').map((x) => x.trim()).filter(Boolean);
@@ -315,6 +325,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxBodyBytes: num('FJMCP_MAX_BODY_BYTES'),
       allowedOrigins: list(raw.FJMCP_ALLOWED_ORIGINS),
       sseReplayBytes: num('FJMCP_SSE_REPLAY_BYTES', z.coerce.number().int().min(0)),
+      legacySse: { enabled: raw.FJMCP_LEGACY_SSE === 'true', maxPerPerson: num('FJMCP_LEGACY_SSE_MAX_PER_PERSON') },
     },
     registration: { ratePerMin: num('FJMCP_REGISTRATION_RATE_PER_MIN'), maxClients: num('FJMCP_MAX_CLIENTS') },
     oauthLimits: {

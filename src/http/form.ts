@@ -18,8 +18,9 @@ export const AUTHORIZE_PARAMS = [
 ] as const;
 export const TOKEN_PARAMS = [
   'grant_type', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'scope', 'resource', 'client_id', 'client_secret',
+  'client_assertion_type', 'client_assertion',
 ] as const;
-export const REVOKE_PARAMS = ['token', 'token_type_hint', 'client_id', 'client_secret'] as const;
+export const REVOKE_PARAMS = ['token', 'token_type_hint', 'client_id', 'client_secret', 'client_assertion_type', 'client_assertion'] as const;
 export const CONSENT_PARAMS = ['tx', 'csrf', 'decision'] as const;
 export const CALLBACK_PARAMS = ['code', 'state', 'error', 'error_description', 'iss'] as const;
 
@@ -81,13 +82,17 @@ export async function readText(req: Request, cap: number): Promise<string> {
 
 /**
  * Client credentials of a token or revocation request: Basic header (client id and secret are
- * form-urlencoded inside, RFC 6749 §2.3.1) and/or body parameters.
+ * form-urlencoded inside, RFC 6749 §2.3.1) and/or body parameters, including a JWT client
+ * assertion (RFC 7521 §4.2: `client_assertion_type`, `client_assertion`).
  * @throws {OAuthError} invalid_client for a malformed Basic header.
  */
 export function clientCredentials(req: Request, p: Params): PresentedCredentials {
   const creds: PresentedCredentials = {};
   if (p.client_id !== undefined) creds.clientId = p.client_id;
   if (p.client_secret !== undefined) creds.secret = p.client_secret;
+  if (p.client_assertion !== undefined || p.client_assertion_type !== undefined) {
+    creds.assertion = { type: p.client_assertion_type, jwt: p.client_assertion };
+  }
   const header = req.headers.get('authorization');
   if (header && /^Basic\s/i.test(header)) {
     const decoded = Buffer.from(header.replace(/^Basic\s+/i, ''), 'base64').toString('utf8');

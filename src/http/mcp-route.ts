@@ -58,14 +58,27 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
   // A broker whose public URL is loopback (development) also accepts loopback origins, as the
   // SDK's localhost protection does; a rebinding page's origin is never loopback.
   const loopbackPublic = isLoopbackHost(publicHost);
+  // Verdicts on Host header values, so the URL parser runs once per distinct value, not per
+  // request. Bounded: a client sending ever new values only refills it.
+  const hostVerdicts = new Map<string, boolean>();
+  const hostAllowed = (host: string): boolean => {
+    let ok = hostVerdicts.get(host);
+    if (ok === undefined) {
+      const hostname = hostnameOf(host);
+      ok = hostname !== undefined && (hostname === publicHost || isLoopbackHost(hostname));
+      if (hostVerdicts.size >= 256) hostVerdicts.clear();
+      hostVerdicts.set(host, ok);
+    }
+    return ok;
+  };
   const app = new Hono();
 
-  const serve = (resource: string | undefined) => async (c: Context) => {
+  type Handler = (req: Request, who: Principal) => Promise<Response>;
+  const serve = (resource: string | undefined, handler: Handler = (req, who) => relay.handle(req, who)) => async (c: Context) => {
     const req = c.req.raw;
     // DNS rebinding: a browser tricked into calling us sends the attacker's Host.
     const host = req.headers.get('host');
-    const hostname = host ? hostnameOf(host) : undefined;
-    if (!hostname || (hostname !== publicHost && !isLoopbackHost(hostname))) return forbidden(`Invalid Host header: ${host ?? '(none)'}`);
+    if (!host || !hostAllowed(host)) return forbidden(`Invalid Host header: ${host ?? '(none)'}`);
     // Non-browser clients send no Origin; a browser's must be ours or configured.
     const origin = req.headers.get('origin');
     if (origin !== null && !origins.has(origin) && !(loopbackPublic && isLoopbackOrigin(origin))) return forbidden(`Invalid Origin header: ${origin}`);
@@ -75,7 +88,7 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
       const limited = await deps.tools.admit(req, who);
       if (limited) return limited;
     }
-    return relay.handle(req, who);
+    return handler(req, who);
   };
   const notAllowed = () => new Response(null, { status: 405, headers: { allow: 'GET, POST, DELETE' } });
   app.on(['POST', 'GET', 'DELETE'], '/mcp', serve(undefined));
@@ -83,6 +96,22 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
   for (const s of deps.servers ?? []) {
     app.on(['POST', 'GET', 'DELETE'], s.path, serve(s.resource));
     app.all(s.path, notAllowed);
+  }
+  if (config.mcp.legacySse.enabled) {
+    // The HTTP+SSE transport of MCP 2024-11-05 (mcp/legacy-sse.ts), through the same checks.
+    // `/sse` is where clients of that era customarily look; `<MCP path>/sse` lies under the
+    // protected resource, whose metadata OAuth clients accept only for URLs below it (the SDK's
+    // checkResourceAllowed), and names each server's own.
+    const legacy = (resource: string | undefined, messagesPath: string) => serve(resource, (req, who) => relay.legacy(req, who, messagesPath));
+    const legacyRoutes = (prefix: string, resource: string | undefined) => {
+      app.get(`${prefix}/sse`, legacy(resource, `${prefix}/messages`));
+      app.post(`${prefix}/messages`, legacy(resource, `${prefix}/messages`));
+      app.all(`${prefix}/sse`, () => new Response(null, { status: 405, headers: { allow: 'GET' } }));
+      app.all(`${prefix}/messages`, () => new Response(null, { status: 405, headers: { allow: 'POST' } }));
+    };
+    legacyRoutes('', undefined);
+    legacyRoutes('/mcp', undefined);
+    for (const s of deps.servers ?? []) legacyRoutes(s.path, s.resource);
   }
   return app;
 }

@@ -10,6 +10,7 @@ import { ChildPoolFullError, type ChildPool } from '../child/child-pool.js';
 import type { ChildExit, ChildProcess } from '../child/child-process.js';
 import type { Logger } from '../ops/log.js';
 import { ChildLink, type Downstream } from './child-link.js';
+import { LegacySession } from './legacy-session.js';
 import type { Listen } from './listen.js';
 import type { ModernCall } from './modern-call.js';
 import { RPC, isRequest, isResponse, negotiateVersion, rpcError, type RpcMessage } from './protocol.js';
@@ -32,11 +33,16 @@ export interface PersonEnv {
   tools?: ToolGate;
 }
 
-/** Where a client message comes from: a 2025 session, or one 2026-07-28 request. */
-export type Origin = Session | ModernCall;
+/** Where a client message comes from: a 2025 session, a legacy (2024-11-05 HTTP+SSE) session, or one 2026-07-28 request. */
+export type Origin = Session | LegacySession | ModernCall;
+
+/** A session in either framing: streamable HTTP ({@link Session}) or legacy HTTP+SSE ({@link LegacySession}). */
+const isSession = (o: Origin): o is Session | LegacySession => o instanceof Session || o instanceof LegacySession;
 
 export class Person {
   readonly sessions = new Set<Session>();
+  /** Open sessions of the legacy HTTP+SSE transport (mcp/legacy-sse.ts), each one stream. */
+  readonly legacy = new Set<LegacySession>();
   /** Open `subscriptions/listen` streams (2026-07-28). */
   readonly listens = new Set<Listen>();
   login: string;
@@ -90,7 +96,7 @@ export class Person {
       return;
     }
     if (isRequest(msg)) {
-      if (msg.method === 'initialize' && session instanceof Session) return void this.#initialize(session, msg);
+      if (msg.method === 'initialize' && isSession(session)) return void this.#initialize(session, msg);
       if (msg.method === 'ping') return session.deliver({ jsonrpc: '2.0', id: msg.id!, result: {} }, msg.id!);
       return void this.#call(session, msg);
     }
@@ -133,6 +139,7 @@ export class Person {
   /** Whether a session or listen stream of this person is subscribed to `uri`. */
   #holds(uri: string, except?: Downstream): boolean {
     for (const s of this.sessions) if (s !== except && s.subscriptions.has(uri)) return true;
+    for (const s of this.legacy) if (s !== except && s.subscriptions.has(uri)) return true;
     for (const l of this.listens) if (l !== except && l.subscriptions.has(uri)) return true;
     return false;
   }
@@ -140,12 +147,13 @@ export class Person {
   /** Everything that hears the child's unsolicited notifications: sessions and listen streams. */
   *#audience(): Iterable<Downstream> {
     yield* this.sessions;
+    yield* this.legacy;
     yield* this.listens;
   }
 
-  async #initialize(session: Session, msg: RpcMessage): Promise<void> {
+  async #initialize(session: Session | LegacySession, msg: RpcMessage): Promise<void> {
     const params = msg.params ?? {};
-    const version = negotiateVersion(params.protocolVersion);
+    const version = session instanceof LegacySession ? session.negotiate(params.protocolVersion) : negotiateVersion(params.protocolVersion);
     session.protocolVersion = version;
     if (session.reattaching) {
       return session.deliver({ jsonrpc: '2.0', id: msg.id!, result: { protocolVersion: version, capabilities: {}, serverInfo: { name: 'fjmcp-broker', version: PACKAGE.version } } });
@@ -164,7 +172,7 @@ export class Person {
     const id = msg.id!;
     const method = msg.method!;
     const uri = msg.params?.uri as string | undefined;
-    if (session instanceof Session && method === 'resources/unsubscribe' && uri) {
+    if (isSession(session) && method === 'resources/unsubscribe' && uri) {
       session.subscriptions.delete(uri);
       // Another session or listen stream still wants updates: the child must stay subscribed.
       if (this.#holds(uri, session)) return session.deliver({ jsonrpc: '2.0', id, result: {} }, id);
@@ -176,7 +184,7 @@ export class Person {
       return session.deliver(rpcError(id, RPC.SERVER_UNAVAILABLE, (err as Error).message), id);
     }
     if (session.closed) return;
-    if (session instanceof Session && method === 'resources/subscribe' && uri) session.subscriptions.add(uri);
+    if (isSession(session) && method === 'resources/subscribe' && uri) session.subscriptions.add(uri);
     if (method === 'logging/setLevel') this.logLevel = msg.params?.level as string;
     const res = this.env.tools ? await this.env.tools.call(this, session, link, msg) : await link.call(session, msg);
     if (res) session.deliver(res, id);

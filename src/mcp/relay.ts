@@ -11,6 +11,7 @@ import type { Principal } from '../lib/principal.js';
 import type { Audit } from '../ops/audit.js';
 import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
+import { LegacySse } from './legacy-sse.js';
 import { Listen } from './listen.js';
 import { classify, discoverResult, isRemovedMethod, rpcErrorResponse, stripEnvelope, type ModernRequest } from './modern.js';
 import { ModernCall } from './modern-call.js';
@@ -51,11 +52,19 @@ export interface LiveSession {
   openStreams: number;
   /** The MCP server (`/mcp/<name>`) the session belongs to; absent for `/mcp` (mcp/server-relays.ts). */
   server?: string;
+  /** `legacy-sse` for a session of the 2024-11-05 HTTP+SSE transport (mcp/legacy-sse.ts); absent for streamable HTTP. */
+  transport?: 'legacy-sse';
 }
 
 export interface Relay {
   /** Serves POST/GET/DELETE of the MCP endpoint for an authenticated person. Never throws. */
   handle(req: Request, principal: Principal): Promise<Response>;
+  /**
+   * Serves the legacy HTTP+SSE transport (MCP 2024-11-05, mcp/legacy-sse.ts) for an authenticated
+   * person: GET opens a session whose `endpoint` event names `messagesPath`, POST sends it a
+   * message. 404 unless `FJMCP_LEGACY_SSE` is on. Never throws.
+   */
+  legacy(req: Request, principal: Principal, messagesPath: string): Promise<Response>;
   /**
    * Refuses new requests (503), gives in-flight calls up to `graceMs` (ms), answers those still
    * running with JSON-RPC error -32002 ({@link SHUTDOWN_MESSAGE}) on their streams, then closes
@@ -115,9 +124,28 @@ export function createRelay(deps: RelayDeps): Relay {
   const gSessions = metrics.gauge('fjmcp_relay_sessions', 'MCP sessions known to this process');
   const gStreams = metrics.gauge('fjmcp_relay_open_streams', 'SSE streams (POST replies and GET streams) open to clients');
   const personEnv: PersonEnv = { log, pool, ...(deps.tools ? { tools: deps.tools } : {}) };
+  const legacySse = config.mcp.legacySse.enabled
+    ? new LegacySse({
+        config, log, audit, metrics,
+        personFor: (p) => personFor(p),
+        mintId: (personId) => ids.mint(personId),
+        closing: () => closing,
+        streamOpened: (person) => {
+          gStreams.inc();
+          person.openStreams++;
+          person.lastActivity = Date.now();
+        },
+        streamClosed: (person) => {
+          gStreams.dec();
+          person.openStreams--;
+          person.lastActivity = Date.now();
+        },
+      })
+    : undefined;
   // A new policy may show or hide tools: every session is told to list them again (MCP server/tools §list-changed).
   deps.tools?.onPolicyChange(() => {
     for (const s of sessions.values()) s.deliver({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
+    for (const p of persons.values()) for (const s of p.legacy) s.deliver({ jsonrpc: '2.0', method: 'notifications/tools/list_changed' });
   });
 
   const hooks = (person: Person): SessionHooks => ({
@@ -305,6 +333,7 @@ export function createRelay(deps: RelayDeps): Relay {
     for (const p of persons.values()) p.failCalls(SHUTDOWN_MESSAGE);
     await new Promise((r) => setImmediate(r)); // let the transports write it before they close
     await Promise.all([...sessions.values()].map((s) => s.close()));
+    legacySse?.closeAll();
     for (const p of persons.values()) for (const l of [...p.listens]) l.end();
     await Promise.all([...persons.values()].map((p) => p.stopChildren('shutdown', config.child.stopGraceMs)));
     persons.clear();
@@ -313,7 +342,7 @@ export function createRelay(deps: RelayDeps): Relay {
   function stats() {
     let inFlight = 0;
     for (const p of persons.values()) inFlight += p.inFlight;
-    return { children: pool.running, sessions: sessions.size, inFlight };
+    return { children: pool.running, sessions: sessions.size + (legacySse?.size ?? 0), inFlight };
   }
 
   function liveSessions(): LiveSession[] {
@@ -321,24 +350,37 @@ export function createRelay(deps: RelayDeps): Relay {
       const o = owners.get(s.id);
       const person = persons.get(s.personId);
       return { id: s.id, personId: s.personId, login: person?.login ?? '', clientId: o?.clientId ?? '', grantId: o?.grantId ?? '', openedAt: o?.openedAt ?? s.lastActivity, lastActivity: s.lastActivity, openStreams: s.openStreams };
-    });
+    }).concat(legacySse?.live() ?? []);
   }
 
   async function cut(match: { personId?: string; grantIds?: readonly string[] }, reason: string, stopChild = false): Promise<number> {
     const grants = new Set(match.grantIds ?? []);
     const victims = [...sessions.values()].filter((s) => s.personId === match.personId || grants.has(owners.get(s.id)?.grantId ?? ''));
     await Promise.all(victims.map((s) => s.close()));
-    if (victims.length) log.info({ sessions: victims.length, reason }, 'MCP sessions closed');
+    const legacyCut = legacySse?.cut(match) ?? 0;
+    if (victims.length + legacyCut) log.info({ sessions: victims.length + legacyCut, reason }, 'MCP sessions closed');
     const person = match.personId ? persons.get(match.personId) : undefined;
     if (stopChild && person) {
       await person.stopChildren(reason);
       if (person.sessions.size === 0) persons.delete(person.personId);
     }
-    return victims.length;
+    return victims.length + legacyCut;
+  }
+
+  const legacyOff = () => new Response(JSON.stringify({ error: 'not_found', error_description: 'the legacy HTTP+SSE transport is off on this broker (FJMCP_LEGACY_SSE)' }), { status: 404, headers: { 'content-type': 'application/json' } });
+  async function legacy(req: Request, principal: Principal, messagesPath: string): Promise<Response> {
+    if (!legacySse) return legacyOff();
+    try {
+      return await legacySse.handle(req, principal, messagesPath);
+    } catch (err) {
+      log.error({ err: (err as Error).message, person: principal.personId }, 'legacy SSE transport failed a request');
+      return httpRpcError(500, RPC.INTERNAL_ERROR, 'internal error in the MCP relay');
+    }
   }
 
   return {
     handle,
+    legacy,
     shutdown,
     stats,
     sessions: liveSessions,

@@ -105,6 +105,11 @@ export function createServerRelays(deps: ServerRelaysDeps): ServerRelays {
       if (!relay) return httpRpcError(404, RPC.INVALID_REQUEST, 'no such MCP server on this broker');
       return relay.handle(req, principal);
     },
+    async legacy(req: Request, principal: Principal, messagesPath: string) {
+      const relay = relays.get(principal.server ?? DEFAULT_SERVER);
+      if (!relay) return httpRpcError(404, RPC.INVALID_REQUEST, 'no such MCP server on this broker');
+      return relay.legacy(req, principal, messagesPath);
+    },
     async shutdown(graceMs) {
       await Promise.all(all.map((r) => r.shutdown(graceMs)));
     },

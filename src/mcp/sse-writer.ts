@@ -44,6 +44,11 @@ export class SseWriter {
     this.#enqueue(encoder.encode(`event: message\ndata: ${JSON.stringify(msg)}\n\n`));
   }
 
+  /** An event of another type (the 2024-11-05 transport's `endpoint`); `data` holds no line break. */
+  event(name: string, data: string): void {
+    this.#enqueue(encoder.encode(`event: ${name}\ndata: ${data}\n\n`));
+  }
+
   /** Ends the stream from the server side (after an optional last message). */
   end(last?: RpcMessage): void {
     if (this.#ended) return;

@@ -10,6 +10,7 @@
  * The relay calls {@link ToolGate.call} for every request it forwards; others pass straight on.
  */
 import { createHash } from 'node:crypto';
+import { jsonByteLength } from '../lib/json-size.js';
 import type { Principal } from '../lib/principal.js';
 import type { ToolAudit } from '../ops/tool-audit.js';
 import type { Counter } from 'prom-client';
@@ -20,6 +21,7 @@ import type { ToolCallOutcome, ToolCallRecord } from '../store/tool-calls.js';
 import type { ChildLink, Downstream } from './child-link.js';
 import type { Person } from './person.js';
 import { RPC, httpRpcError, type RpcMessage } from './protocol.js';
+import { LegacySession } from './legacy-session.js';
 import { Session } from './session.js';
 
 /** Where a call comes from: a session (2025 revisions) or one 2026-07-28 request. */
@@ -188,14 +190,14 @@ export class ToolGate {
       login: person.login,
       clientId: session.oauthClientId ?? null,
       clientName: typeof info?.name === 'string' ? info.name.slice(0, 200) : null,
-      sessionId: session instanceof Session ? session.id : null,
+      sessionId: session instanceof Session || session instanceof LegacySession ? session.id : null,
       tool: c.tool,
       repository: c.repository ?? null,
       argsSha256: digestArguments(c.args),
       outcome: c.outcome,
       reason: c.reason ?? null,
       durationMs: Math.round(c.durationMs * 1000) / 1000,
-      resultBytes: c.res ? Buffer.byteLength(JSON.stringify(c.res.result ?? c.res.error ?? null)) : 0,
+      resultBytes: c.res ? jsonByteLength(c.res.result ?? c.res.error ?? null) : 0,
       server: this.deps.server ?? 'default',
     };
     this.deps.audit.record(r);

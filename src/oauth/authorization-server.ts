@@ -113,7 +113,13 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
     grants: store.grants,
     tokens: store.tokens,
     control: store.control,
-    registry: createClientRegistry({ store: clients, cimdFetch: deps.cimdFetch ?? guardedFetch, log, now }),
+    registry: createClientRegistry({
+      store: clients,
+      cimdFetch: deps.cimdFetch ?? guardedFetch,
+      log,
+      now,
+      assertionAudiences: [config.issuer, `${config.issuer}/token`, `${config.issuer}/revoke`],
+    }),
     sealer: new Sealer(config.encryptionKeys),
     forge: deps.forge,
     forgeTokens: deps.forgeTokens,
@@ -144,7 +150,8 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
       (await ctx.transactions.reap(t)) +
       (await ctx.tokens.reap(t)) +
       (await ctx.grants.reap(t, CODE_REPLAY_MEMORY_S * 1000, t - REVOKED_GRANT_KEEP_S * 1000)) +
-      (await ctx.clients.reapDcr(t - UNUSED_CLIENT_TTL_S * 1000, config.registration.maxClients))
+      (await ctx.clients.reapDcr(t - UNUSED_CLIENT_TTL_S * 1000, config.registration.maxClients)) +
+      (await ctx.clients.reapAssertions(t))
     );
   };
 

@@ -6,7 +6,7 @@
  * the URL exactly; it is cached per `Cache-Control` (bounded by {@link CIMD_MAX_CACHE_S}).
  * @see https://datatracker.ietf.org/doc/draft-ietf-oauth-client-id-metadata-document/ §3, §4, §6
  */
-import { parseClientMetadata, type ClientMetadata } from './client-metadata.js';
+import { CIMD_AUTH_METHODS, parseClientMetadata, type ClientMetadata } from './client-metadata.js';
 import { OAuthError } from './errors.js';
 
 /** Largest document accepted, in bytes. */
@@ -66,11 +66,11 @@ export function validateDocument(url: string, doc: unknown): ClientMetadata {
   if ('client_secret' in d || 'client_secret_expires_at' in d) throw invalid(url, 'must not contain a client secret');
   let metadata: ClientMetadata;
   try {
-    metadata = parseClientMetadata(d, 'none');
+    // CIMD §4.1 forbids shared secrets; a document may instead publish keys (private_key_jwt).
+    metadata = parseClientMetadata(d, 'none', CIMD_AUTH_METHODS);
   } catch (err) {
     throw invalid(url, `is invalid (${err instanceof OAuthError ? err.description : 'unparseable'})`);
   }
-  if (metadata.token_endpoint_auth_method !== 'none') throw invalid(url, 'must use token_endpoint_auth_method "none"');
   return metadata;
 }
 
@@ -111,9 +111,14 @@ export async function fetchDocument(url: string, fetchFn: typeof fetch, now: num
   return { metadata, freshUntil: now + cacheSeconds(res.headers.get('cache-control')) * 1000 };
 }
 
-class TooLargeError extends Error {}
+/** Thrown by {@link readCapped} when the body exceeds its cap. */
+export class TooLargeError extends Error {}
 
-async function readCapped(res: Response, cap: number, signal: AbortSignal): Promise<string> {
+/**
+ * Reads a response body as UTF-8, at most `cap` bytes, until `signal` aborts.
+ * @throws {TooLargeError} over the cap (declared or streamed); Error when timed out or broken.
+ */
+export async function readCapped(res: Response, cap: number, signal: AbortSignal): Promise<string> {
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > cap) {
     await res.body?.cancel();

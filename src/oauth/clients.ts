@@ -9,6 +9,7 @@ import { safeEqual, sha256 } from '../lib/crypto.js';
 import type { Logger } from '../ops/log.js';
 import type { ClientStore } from '../store/clients.js';
 import { cimdUrlProblem, fetchDocument, isCimdClientId, validateDocument } from './cimd.js';
+import { assertionSubject, CLIENT_ASSERTION_TYPE, createAssertionVerifier } from './client-assertion.js';
 import type { ClientMetadata } from './client-metadata.js';
 import { OAuthError } from './errors.js';
 import { redirectHost } from './redirect-uri.js';
@@ -29,6 +30,8 @@ export interface PresentedCredentials {
   /** `client_id` and `client_secret` body parameters. */
   clientId?: string;
   secret?: string;
+  /** `client_assertion_type` and `client_assertion` body parameters (RFC 7521 §4.2), as sent. */
+  assertion?: { type: string | undefined; jwt: string | undefined };
 }
 
 export interface ClientRegistry {
@@ -52,9 +55,12 @@ export function createClientRegistry(deps: {
   cimdFetch: typeof fetch;
   log: Logger;
   now: () => number;
+  /** Accepted `aud` values of client assertions: the issuer identifier and the endpoint URLs. */
+  assertionAudiences: readonly string[];
 }): ClientRegistry {
   const { store, cimdFetch, log, now } = deps;
   const inflight = new Map<string, Promise<Client>>();
+  const assertions = createAssertionVerifier({ fetch: cimdFetch, audiences: deps.assertionAudiences, log, now });
 
   const fromRow = async (clientId: string): Promise<Client | undefined> => {
     const row = await store.get(clientId);
@@ -106,7 +112,40 @@ export function createClientRegistry(deps: {
     return c;
   };
 
+  /**
+   * `private_key_jwt` (RFC 7523 §2.2): the client is resolved through its document (refetched
+   * when stale, so withdrawn keys stop working), the assertion verified, its `jti` claimed once.
+   */
+  const authenticateAssertion = async (creds: PresentedCredentials, assertion: NonNullable<PresentedCredentials['assertion']>): Promise<Client> => {
+    if (creds.basic || creds.secret !== undefined) {
+      throw new OAuthError('invalid_request', 'use one client authentication method, not two (RFC 6749 §2.3)');
+    }
+    if (!assertion.type || !assertion.jwt) {
+      throw new OAuthError('invalid_request', 'client_assertion_type and client_assertion go together (RFC 7521 §4.2)');
+    }
+    if (assertion.type !== CLIENT_ASSERTION_TYPE) {
+      throw new OAuthError('invalid_client', `client_assertion_type must be ${CLIENT_ASSERTION_TYPE} (RFC 7523 §2.2)`);
+    }
+    const clientId = creds.clientId ?? assertionSubject(assertion.jwt);
+    let client: Client;
+    try {
+      client = await resolve(clientId);
+    } catch (err) {
+      if (err instanceof OAuthError) throw new OAuthError('invalid_client', err.description);
+      throw err;
+    }
+    if (client.metadata.token_endpoint_auth_method !== 'private_key_jwt') {
+      throw new OAuthError('invalid_client', 'this client does not authenticate with private_key_jwt');
+    }
+    const verified = await assertions.verify(client.clientId, client.metadata, assertion.jwt);
+    if (!(await store.claimAssertion(client.clientId, verified.jti, verified.expiresAt))) {
+      throw new OAuthError('invalid_client', 'client assertion rejected: its jti was already used (RFC 7523 §3 item 7)');
+    }
+    return client;
+  };
+
   const authenticate = async (creds: PresentedCredentials): Promise<Client> => {
+    if (creds.assertion) return authenticateAssertion(creds, creds.assertion);
     if (creds.basic && creds.clientId && creds.clientId !== creds.basic.clientId) {
       throw new OAuthError('invalid_request', 'client_id in the body differs from the Basic credentials');
     }
@@ -126,6 +165,9 @@ export function createClientRegistry(deps: {
     } catch (err) {
       if (err instanceof OAuthError) throw new OAuthError('invalid_client', err.description, { headers: challenge });
       throw err;
+    }
+    if (client.metadata.token_endpoint_auth_method === 'private_key_jwt') {
+      throw new OAuthError('invalid_client', 'this client authenticates with private_key_jwt: send client_assertion (RFC 7523 §2.2)', { headers: challenge });
     }
     if (client.secretHash === null) {
       if (secret) throw new OAuthError('invalid_client', 'this client is public and has no secret', { headers: challenge });

@@ -5,7 +5,7 @@
  * `config.mcpUrl` (RFC 9728 §2).
  */
 import type { Config } from '../config.js';
-import { SUPPORTED_AUTH_METHODS } from './client-metadata.js';
+import { CLIENT_ASSERTION_ALGS, SUPPORTED_AUTH_METHODS } from './client-metadata.js';
 import type { ProtectedResource } from './resource.js';
 import { SCOPES_SUPPORTED } from './scopes.js';
 
@@ -24,6 +24,9 @@ export function authorizationServerMetadata(config: Config): Record<string, unkn
     grant_types_supported: ['authorization_code', 'refresh_token'],
     token_endpoint_auth_methods_supported: [...SUPPORTED_AUTH_METHODS],
     revocation_endpoint_auth_methods_supported: [...SUPPORTED_AUTH_METHODS],
+    // RFC 8414 §2: required once private_key_jwt is listed (client ID metadata documents only).
+    token_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGS],
+    revocation_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGS],
     // RFC 7636: S256 only, for every client (plain is a downgrade, CVE-2025-4144; docs/authorization.md).
     code_challenge_methods_supported: ['S256'],
     // RFC 9207 §3.

@@ -93,7 +93,9 @@ export const PolicyFileSchema = z
     /** MCP servers besides the one at `/mcp` (FJMCP_CHILD_*), by name. Read at start only. */
     servers: z
       .record(
-        z.string().regex(SERVER_NAME, 'a server name: lower-case letters, digits and "-", e.g. robot').refine((n) => n !== DEFAULT_SERVER, `"${DEFAULT_SERVER}" is the server at /mcp`),
+        z.string().regex(SERVER_NAME, 'a server name: lower-case letters, digits and "-", e.g. robot').refine((n) => n !== DEFAULT_SERVER, `"${DEFAULT_SERVER}" is the server at /mcp`)
+          // /mcp/sse and /mcp/messages are the legacy HTTP+SSE endpoints of the server at /mcp (FJMCP_LEGACY_SSE).
+          .refine((n) => n !== 'sse' && n !== 'messages', 'sse and messages are reserved (the legacy SSE endpoints /mcp/sse and /mcp/messages)'),
         Server,
       )
       .optional(),

@@ -33,6 +33,14 @@ export interface ClientStore {
    * @returns the number of clients deleted.
    */
   reapDcr(createdBefore: number, keep: number): Promise<number>;
+  /**
+   * Records the `jti` of a client assertion (RFC 7523 §3 item 7) until `expiresAt` (ms).
+   * @returns true the first time this client presents this `jti`, false on a replay — on every
+   *   replica at once (one insert decides).
+   */
+  claimAssertion(clientId: string, jti: string, expiresAt: number): Promise<boolean>;
+  /** Deletes recorded assertions that expired before `now` (ms). @returns rows deleted. */
+  reapAssertions(now: number): Promise<number>;
 }
 
 /** The SQLite engine's client store (see store.ts for the async contract). */
@@ -68,6 +76,8 @@ export function createClientStore(db: Db): ClientStore {
     if (excess > 0) n += reapExcess.run(excess).changes;
     return n;
   });
+  const claim = db.prepare('INSERT INTO oauth_client_assertions (client_id, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
+  const reapAssertions = db.prepare('DELETE FROM oauth_client_assertions WHERE expires_at < ?');
   return {
     get: async (id) => get.get(id) as ClientRow | undefined,
     insert: async (row) => void insert.run(row),
@@ -76,5 +86,7 @@ export function createClientStore(db: Db): ClientStore {
     touch: async (id, now) => void touch.run(now, id),
     countDcr: async () => countDcr.get() as number,
     reapDcr: async (createdBefore, keep) => reap(createdBefore, keep),
+    claimAssertion: async (id, jti, expiresAt) => claim.run(id, jti, expiresAt).changes === 1,
+    reapAssertions: async (now) => reapAssertions.run(now).changes,
   };
 }

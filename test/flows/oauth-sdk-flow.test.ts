@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { auth, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { createPrivateKeyJwtAuth } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { createServer, type Server } from 'node:http';
 import { signInThroughBroker } from '../support/broker-consent.js';
 import { HeadlessOAuthProvider } from '../support/oauth-client.js';
@@ -16,6 +18,10 @@ import { sharedTestbed } from '../support/testbed.js';
 
 const tb = sharedTestbed();
 const CIMD_URL = 'https://cimd-client.test.example/oauth/client.json';
+/** A client ID metadata document declaring private_key_jwt with its keys at jwks_uri (RFC 7523 §2.2). */
+const PKJWT_URL = 'https://cimd-client.test.example/oauth/pkjwt-client.json';
+const JWKS_URL = 'https://cimd-client.test.example/oauth/jwks.json';
+let clientKey: { privateJwk: JWK; publicJwk: JWK; attackerJwk: JWK };
 let broker: OAuthTestBroker;
 let offsetMs = 0;
 let cimdServer: Server;
@@ -32,9 +38,27 @@ const cimdFetch: typeof fetch = async (input, init) => {
 };
 
 beforeAll(async () => {
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  const attacker = await generateKeyPair('ES256', { extractable: true });
+  clientKey = {
+    privateJwk: { ...(await exportJWK(pair.privateKey)), kid: 'k1' },
+    publicJwk: { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' },
+    attackerJwk: { ...(await exportJWK(attacker.privateKey)), kid: 'k1' },
+  };
   cimdServer = createServer((req, res) => {
     res.setHeader('content-type', 'application/json');
     res.setHeader('cache-control', 'max-age=600');
+    if (req.url === new URL(JWKS_URL).pathname) return void res.end(JSON.stringify({ keys: [clientKey.publicJwk] }));
+    if (req.url === new URL(PKJWT_URL).pathname) {
+      return void res.end(JSON.stringify({
+        client_id: PKJWT_URL,
+        client_name: 'private_key_jwt test client',
+        redirect_uris: [REDIRECT],
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: 'ES256',
+        jwks_uri: JWKS_URL,
+      }));
+    }
     res.end(JSON.stringify({
       client_id: CIMD_URL,
       client_name: 'CIMD test client',
@@ -52,6 +76,11 @@ afterAll(async () => {
   await broker?.stop();
   cimdServer?.close();
 });
+
+async function importAttackerKey() {
+  const { importJWK } = await import('jose');
+  return importJWK(clientKey.attackerJwk, 'ES256');
+}
 
 async function whoami(provider: HeadlessOAuthProvider): Promise<Record<string, unknown>> {
   const client = new Client({ name: 'oauth-flow-test', version: '0.0.0' });
@@ -98,6 +127,47 @@ describe('MCP SDK client OAuth flow against Gitea', () => {
     const me = await whoami(provider);
     expect(me).toMatchObject({ login: 'bob', forgeUser: 'bob', clientId: CIMD_URL });
     cimdProvider = provider;
+  });
+
+  it('signs in with a client ID metadata document declaring private_key_jwt: the SDK authenticates with a signed client assertion (RFC 7523 §2.2), refreshes with a fresh one, and nothing else is accepted for that client', async () => {
+    const signer = createPrivateKeyJwtAuth({ issuer: PKJWT_URL, subject: PKJWT_URL, privateKey: clientKey.privateJwk as Record<string, unknown>, alg: 'ES256' });
+    const provider = new HeadlessOAuthProvider({ redirectUrl: REDIRECT, clientMetadataUrl: PKJWT_URL, addClientAuthentication: signer });
+    await sdkSignIn(provider, 'alice');
+    expect(await whoami(provider)).toMatchObject({ login: 'alice', clientId: PKJWT_URL });
+    const refreshToken = provider.tokens()!.refresh_token!;
+
+    const tokenRequest = async (extra: Record<string, string>) => {
+      const res = await fetch(`${broker.url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }),
+      });
+      return { status: res.status, body: (await res.json()) as { error?: string; error_description?: string } };
+    };
+    // Without an assertion, the client's id alone (as a public client would send it) is refused.
+    const bare = await tokenRequest({ client_id: PKJWT_URL });
+    expect(bare).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+    expect(bare.body.error_description).toContain('private_key_jwt');
+    // An assertion signed by a key the client did not publish is refused.
+    const sec = Math.floor(Date.now() / 1000) + Math.floor(offsetMs / 1000);
+    const forged = await new SignJWT({ jti: 'forged-1' }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(PKJWT_URL).setSubject(PKJWT_URL)
+      .setAudience(broker.url).setIssuedAt(sec).setExpirationTime(sec + 60).sign(await importAttackerKey());
+    const wrongKey = await tokenRequest({ client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: forged });
+    expect(wrongKey).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+    expect(wrongKey.body.error_description).toContain('signature');
+
+    // The refused attempts consumed nothing: the SDK refreshes with a new assertion.
+    expect(await auth(provider, { serverUrl: broker.mcpUrl })).toBe('AUTHORIZED');
+    expect(provider.tokens()!.refresh_token).not.toBe(refreshToken);
+    expect(await whoami(provider)).toMatchObject({ login: 'alice', clientId: PKJWT_URL });
+
+    // Revocation (RFC 7009 §2.1) authenticates the same way: with an assertion, the family ends.
+    const revoke = new URLSearchParams({ token: provider.tokens()!.refresh_token! });
+    await signer(new Headers(), revoke, new URL(`${broker.url}/revoke`), { issuer: broker.url } as never);
+    const revoked = await fetch(`${broker.url}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: revoke });
+    expect(revoked.status).toBe(200);
+    const mcp = await fetch(broker.mcpUrl, { method: 'POST', headers: { authorization: `Bearer ${provider.tokens()!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    expect(mcp.status).toBe(401);
   });
 
   it('keeps both sign-ins across a broker restart: clients, grants and tokens survive', async () => {

@@ -17,10 +17,20 @@ export class HeadlessOAuthProvider implements OAuthClientProvider {
   readonly clientMetadataUrl?: string;
 
   constructor(
-    private readonly opts: { redirectUrl: string; clientName?: string; clientMetadataUrl?: string; scope?: string },
+    private readonly opts: {
+      redirectUrl: string;
+      clientName?: string;
+      clientMetadataUrl?: string;
+      scope?: string;
+      /** Client authentication at the token endpoint, e.g. the SDK's `createPrivateKeyJwtAuth` (RFC 7523). */
+      addClientAuthentication?: OAuthClientProvider['addClientAuthentication'];
+    },
   ) {
     if (opts.clientMetadataUrl) this.clientMetadataUrl = opts.clientMetadataUrl;
+    if (opts.addClientAuthentication) this.addClientAuthentication = opts.addClientAuthentication;
   }
+
+  addClientAuthentication?: OAuthClientProvider['addClientAuthentication'];
 
   get redirectUrl(): string {
     return this.opts.redirectUrl;

@@ -33,6 +33,12 @@ describe('configuration from the environment', () => {
     expect(Object.isFrozen(c.tokens)).toBe(true);
   });
 
+  it('serves the legacy HTTP+SSE transport only when FJMCP_LEGACY_SSE=true, and refuses any other value than true or false', () => {
+    expect(loadConfig(base).mcp.legacySse).toEqual({ enabled: false, maxPerPerson: 8 });
+    expect(loadConfig({ ...base, FJMCP_LEGACY_SSE: 'true', FJMCP_LEGACY_SSE_MAX_PER_PERSON: '2' }).mcp.legacySse).toEqual({ enabled: true, maxPerPerson: 2 });
+    expect(problems({ ...base, FJMCP_LEGACY_SSE: 'yes' })).toEqual(['FJMCP_LEGACY_SSE must be true or false, got "yes"']);
+  });
+
   it('reports every missing required setting at once, each naming its variable', () => {
     const p = problems({});
     for (const name of ['FJMCP_PUBLIC_URL', 'FJMCP_FORGE_URL', 'FJMCP_FORGE_CLIENT_ID', 'FJMCP_FORGE_CLIENT_SECRET', 'FJMCP_ENCRYPTION_KEYS']) {

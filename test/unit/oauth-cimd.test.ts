@@ -79,7 +79,7 @@ describe('client registry with CIMD', () => {
   const setup = (fetchFn: typeof fetch) => {
     let now = 1_000_000;
     const store = createClientStore(openDb(':memory:'));
-    const reg = createClientRegistry({ store, cimdFetch: fetchFn, log: silentLogger, now: () => now });
+    const reg = createClientRegistry({ store, cimdFetch: fetchFn, log: silentLogger, now: () => now, assertionAudiences: ['https://broker.example'] });
     return { reg, advance: (ms: number) => (now += ms) };
   };
 
@@ -132,7 +132,7 @@ describe('client authentication of CIMD clients', () => {
     let fetches = 0;
     let now = 1_000_000;
     const store = createClientStore(openDb(':memory:'));
-    const reg = createClientRegistry({ store, log: silentLogger, now: () => now, cimdFetch: async () => {
+    const reg = createClientRegistry({ store, log: silentLogger, now: () => now, assertionAudiences: ['https://broker.example'], cimdFetch: async () => {
       fetches++;
       if (fetches > 1) throw new Error('network down');
       return new Response(JSON.stringify(doc()), { status: 200, headers: { 'cache-control': 'no-store' } });

@@ -71,6 +71,13 @@ describe('servers section of the policy file', () => {
     ]);
   });
 
+  it('reserves the names sse and messages (the legacy SSE endpoints /mcp/sse and /mcp/messages)', () => {
+    expect(problemsOf('servers:\n  sse: { preset: gitea-robot }\n  messages: { preset: gitea-robot }\nrules: []\n')).toEqual([
+      expect.stringMatching(/^policy\.yaml:2:\d+: servers\.sse: sse and messages are reserved/),
+      expect.stringMatching(/^policy\.yaml:3:\d+: servers\.messages: sse and messages are reserved/),
+    ]);
+  });
+
   it('refuses a rule naming a server the file does not define', () => {
     expect(problemsOf('servers:\n  robot: { preset: gitea-robot }\nrules:\n  - servers: [robt]\n    people: { everyone: true }\n    read_only: true\n')).toEqual([
       expect.stringMatching(/^policy\.yaml:4:\d+: rules\[0\]\.servers\[0\]: no server named "robt" \(known: default, robot\)/),

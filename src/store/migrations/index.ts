@@ -11,6 +11,7 @@ import { migration as control005 } from './005-control.js';
 import { migration as account006 } from './006-account.js';
 import { migration as personalTokens007 } from './007-personal-tokens.js';
 import { migration as toolCallsServer008 } from './008-tool-calls-server.js';
+import { migration as clientAssertions009 } from './009-client-assertions.js';
 
 export interface Migration {
   /** Sortable unique id, e.g. `001-oauth`. */
@@ -27,4 +28,5 @@ export const MIGRATIONS: readonly Migration[] = [
   account006,
   personalTokens007,
   toolCallsServer008,
+  clientAssertions009,
 ];

@@ -56,5 +56,14 @@ export function createPgClientStore(pool: PgPool): ClientStore {
         }
         return n;
       }),
+    async claimAssertion(id, jti, expiresAt) {
+      return changed(await pool.query(
+        'INSERT INTO oauth_client_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+        [id, jti, expiresAt],
+      )) === 1;
+    },
+    async reapAssertions(now) {
+      return changed(await pool.query('DELETE FROM oauth_client_assertions WHERE expires_at < $1', [now]));
+    },
   };
 }

@@ -13,6 +13,7 @@ import { migration as control005 } from './005-control.js';
 import { migration as account006 } from './006-account.js';
 import { migration as personalTokens007 } from './007-personal-tokens.js';
 import { migration as toolCallsServer008 } from './008-tool-calls-server.js';
+import { migration as clientAssertions009 } from './009-client-assertions.js';
 
 export const MIGRATIONS: readonly Migration[] = [
   oauth001,
@@ -23,4 +24,5 @@ export const MIGRATIONS: readonly Migration[] = [
   account006,
   personalTokens007,
   toolCallsServer008,
+  clientAssertions009,
 ];
