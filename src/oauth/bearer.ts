@@ -74,19 +74,22 @@ export async function authenticateBearer(ctx: AsContext, req: Request, resource:
   const invalid = (description: string) => challenge({ error: 'invalid_token', description });
   // Personal access tokens (account page) are access tokens of their own grant: same checks.
   if (!token.startsWith(ACCESS_TOKEN_PREFIX) && !token.startsWith(PERSONAL_TOKEN_PREFIX)) return invalid('not an access token issued by this server');
-  const row = await ctx.tokens.find(sha256(token));
+  // One store read for the token, its grant, the block and the forge token row (one round trip
+  // on PostgreSQL); nothing cached, so a revocation or block from any replica applies at once.
+  const found = await ctx.tokens.findForBearer(sha256(token));
   const now = ctx.now();
-  if (!row || row.kind !== 'access') return invalid('unknown access token');
+  if (!found || found.token.kind !== 'access') return invalid('unknown access token');
+  const row = found.token;
   if (row.revokedAt !== null || row.grant.revokedAt !== null) return invalid('the access token was revoked');
   if (row.expiresAt <= now) return invalid('the access token expired');
   // RFC 8707 audience: a token for any other resource is not accepted here.
   if (row.resource !== resource) return invalid('the access token was issued for another resource');
   // Blocked by the operator (fjmcp-broker admin block): refused from the next request on.
-  if (await ctx.control.isBlocked(row.grant.personId, row.grant.login)) return invalid('this account is blocked on this broker by its operator');
+  if (found.blocked) return invalid('this account is blocked on this broker by its operator');
   touchGrant(ctx, row.grantId, now);
   let forge: { accessToken: string; expiresAt: number };
   try {
-    forge = await ctx.forgeTokens.current(row.grant.personId);
+    forge = await ctx.forgeTokens.current(row.grant.personId, found.forge ?? null);
   } catch (err) {
     if (err instanceof ForgeGrantEndedError) {
       // Normally the onGrantEnded listener already did this; repeat it in case it did not run.

@@ -6,6 +6,7 @@
  * it after `grace_until`. Times in ms since the epoch.
  */
 import type { Db } from './db.js';
+import type { ForgeTokenRow } from './forge-tokens-store.js';
 import type { GrantRow } from './grants.js';
 
 export interface TokenRow {
@@ -28,11 +29,30 @@ export interface TokenWithGrant extends TokenRow {
   grant: GrantRow;
 }
 
+/**
+ * What the bearer check in front of `/mcp` needs, read by one statement: the token with its
+ * grant, whether the grant's person is blocked (as store/control.ts `isBlocked`: by person id or
+ * login, case-insensitive), and the person's stored forge token row (sealed, as
+ * store/forge-tokens-store.ts `get`). Nothing is cached: a revocation or block committed before the read
+ * is seen by it.
+ */
+export interface BearerCheck {
+  token: TokenWithGrant;
+  blocked: boolean;
+  /** The person's forge token row; undefined when the store holds none (signed out of the forge). */
+  forge: ForgeTokenRow | undefined;
+}
+
 export type NewToken = Pick<TokenRow, 'hash' | 'kind' | 'grantId' | 'clientId' | 'scope' | 'resource' | 'createdAt' | 'expiresAt'>;
 
 export interface TokenStore {
   insert(...tokens: NewToken[]): Promise<void>;
   find(hash: string): Promise<TokenWithGrant | undefined>;
+  /**
+   * The bearer check's read (see {@link BearerCheck}) in one statement — one round trip on
+   * PostgreSQL instead of three. @returns undefined when no token has this hash.
+   */
+  findForBearer(hash: string): Promise<BearerCheck | undefined>;
   /**
    * Rotates a refresh token in one transaction: marks `oldHash` rotated with the sealed successor
    * and inserts the successor tokens.
@@ -51,9 +71,40 @@ const COLS = `t.hash, t.kind, t.grant_id AS grantId, t.client_id AS clientId, t.
   g.person_id AS gPersonId, g.login AS gLogin, g.client_id AS gClientId, g.scope AS gScope,
   g.resource AS gResource, g.created_at AS gCreatedAt, g.revoked_at AS gRevokedAt`;
 
-type Joined = TokenRow & {
+/** The bearer check's extra columns: the block flag and the person's forge token row (LEFT JOIN). */
+const BEARER_COLS = `EXISTS (SELECT 1 FROM person_blocks b WHERE b.person_id = g.person_id OR b.login = lower(g.login)) AS blocked,
+  f.login AS fLogin, f.sealed AS fSealed, f.issued_at AS fIssuedAt, f.expires_at AS fExpiresAt, f.updated_at AS fUpdatedAt, f.version AS fVersion`;
+const BEARER_FROM = `FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id
+  LEFT JOIN forge_tokens f ON f.person_id = g.person_id WHERE t.hash = ?`;
+
+export type Joined = TokenRow & {
   gPersonId: string; gLogin: string; gClientId: string; gScope: string; gResource: string; gCreatedAt: number; gRevokedAt: number | null;
 };
+
+/** Joined forge columns of the bearer check (all null when the person has no forge token row). */
+export type BearerJoined = Joined & {
+  blocked: number | boolean;
+  fLogin: string | null; fSealed: string | null; fIssuedAt: number | null; fExpiresAt: number | null; fUpdatedAt: number | null; fVersion: number | null;
+};
+
+/** A joined row as {@link TokenWithGrant} (shared by both engines). */
+export function withGrant(r: Joined): TokenWithGrant {
+  const { gPersonId, gLogin, gClientId, gScope, gResource, gCreatedAt, gRevokedAt, ...t } = r;
+  return {
+    ...t,
+    grant: { id: t.grantId, personId: gPersonId, login: gLogin, clientId: gClientId, scope: gScope, resource: gResource, createdAt: gCreatedAt, revokedAt: gRevokedAt },
+  };
+}
+
+/** A bearer-check row as {@link BearerCheck} (shared by both engines). */
+export function bearerCheck(r: BearerJoined): BearerCheck {
+  const { blocked, fLogin, fSealed, fIssuedAt, fExpiresAt, fUpdatedAt, fVersion, ...joined } = r;
+  const token = withGrant(joined);
+  const forge = fSealed === null
+    ? undefined
+    : { personId: token.grant.personId, login: fLogin!, sealed: fSealed, issuedAt: fIssuedAt!, expiresAt: fExpiresAt!, updatedAt: fUpdatedAt!, version: fVersion! };
+  return { token, blocked: blocked === 1 || blocked === true, forge };
+}
 
 export function createTokenStore(db: Db): TokenStore {
   const ins = db.prepare(
@@ -61,6 +112,7 @@ export function createTokenStore(db: Db): TokenStore {
      VALUES (@hash, @kind, @grantId, @clientId, @scope, @resource, @createdAt, @expiresAt)`,
   );
   const find = db.prepare(`SELECT ${COLS} FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.hash = ?`);
+  const forBearer = db.prepare(`SELECT ${COLS}, ${BEARER_COLS} ${BEARER_FROM}`);
   const markRotated = db.prepare(
     `UPDATE oauth_tokens SET rotated_at = ?, successor_sealed = ?, grace_until = ?
      WHERE hash = ? AND kind = 'refresh' AND rotated_at IS NULL AND revoked_at IS NULL`,
@@ -82,12 +134,11 @@ export function createTokenStore(db: Db): TokenStore {
     insert: async (...tokens) => insertAll(tokens),
     find: async (hash) => {
       const r = find.get(hash) as Joined | undefined;
-      if (!r) return undefined;
-      const { gPersonId, gLogin, gClientId, gScope, gResource, gCreatedAt, gRevokedAt, ...t } = r;
-      return {
-        ...t,
-        grant: { id: t.grantId, personId: gPersonId, login: gLogin, clientId: gClientId, scope: gScope, resource: gResource, createdAt: gCreatedAt, revokedAt: gRevokedAt },
-      };
+      return r && withGrant(r);
+    },
+    findForBearer: async (hash) => {
+      const r = forBearer.get(hash) as BearerJoined | undefined;
+      return r && bearerCheck(r);
     },
     rotate: async (h, s, now, g, succ) => rotate(h, s, now, g, succ),
     revoke: async (hash, now) => revoke.run(now, hash).changes === 1,

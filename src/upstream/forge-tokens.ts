@@ -295,8 +295,8 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
       await store.put({ personId: identity.id, login: identity.login, sealed: seal(identity.id, pair), issuedAt: now, expiresAt: tokens.expiresAt }, now);
     },
 
-    async current(personId) {
-      const row = await store.get(personId);
+    async current(personId, stored) {
+      const row = stored === undefined ? await store.get(personId) : stored ?? undefined;
       if (!row) throw new ForgeGrantEndedError('no forge tokens for this person; sign in again');
       const refreshDue = needsRefresh(row, clock()) && clock() >= (retryAt.get(personId) ?? 0);
       if (!refreshDue && !allowlistDue(personId)) return fromRow(row);

@@ -3,6 +3,7 @@
  * The contract between the authorization server (src/oauth) and the forge side (src/upstream):
  * the forge's OAuth tokens, the person's identity, and the two ways a forge call fails.
  */
+import type { ForgeTokenRow } from '../store/forge-tokens-store.js';
 
 /** A forge token response, normalised. Gitea returns no `scope` (forge-facts.md §4). */
 export interface ForgeTokenSet {
@@ -115,8 +116,11 @@ export interface ForgeTokens {
    * @throws {ForgeGrantEndedError} after the forge refused (the stored tokens are deleted and
    *   the `onGrantEnded` listeners have run); {@link ForgeUnavailableError} on transient failure
    *   while the old token is already expired.
+   * @param stored the person's row as the caller has just read it from the store (the bearer
+   *   check reads it together with the access token, store/tokens.ts `findForBearer`); `null` when
+   *   the store holds none; omitted: read here. A refresh always re-reads the row.
    */
-  current(personId: string): Promise<{ accessToken: string; expiresAt: number }>;
+  current(personId: string, stored?: ForgeTokenRow | null): Promise<{ accessToken: string; expiresAt: number }>;
   /** Deletes the person's forge tokens. */
   forget(personId: string): Promise<void>;
   /** Called with the person id whenever their forge grant ended (see {@link current}). */

@@ -160,6 +160,14 @@ describe('MCP SDK client OAuth flow against Gitea', () => {
     expect(await auth(provider, { serverUrl: broker.mcpUrl })).toBe('AUTHORIZED');
     expect(provider.tokens()!.refresh_token).not.toBe(refreshToken);
     expect(await whoami(provider)).toMatchObject({ login: 'alice', clientId: PKJWT_URL });
+
+    // Revocation (RFC 7009 §2.1) authenticates the same way: with an assertion, the family ends.
+    const revoke = new URLSearchParams({ token: provider.tokens()!.refresh_token! });
+    await signer(new Headers(), revoke, new URL(`${broker.url}/revoke`), { issuer: broker.url } as never);
+    const revoked = await fetch(`${broker.url}/revoke`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: revoke });
+    expect(revoked.status).toBe(200);
+    const mcp = await fetch(broker.mcpUrl, { method: 'POST', headers: { authorization: `Bearer ${provider.tokens()!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    expect(mcp.status).toBe(401);
   });
 
   it('keeps both sign-ins across a broker restart: clients, grants and tokens survive', async () => {

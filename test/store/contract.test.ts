@@ -159,6 +159,32 @@ describe.each(ENGINES)('store contract on $name', (engine) => {
     expect(await s.tokens.revoke('a1', T0 + 2)).toBe(false);
   });
 
+  it('reads the bearer check in one call: token with grant, block (person id or login, any case) and forge row, each change seen at the next read', async () => {
+    const s = await open();
+    await s.grants.createWithCode(grant('g1'), code('h1'));
+    await s.grants.createWithCode(grant('g2', 'p2'), code('h2'));
+    await s.tokens.insert(token('a1', 'g1', 'access'), token('a2', 'g2', 'access'));
+    expect(await s.tokens.findForBearer('missing')).toBeUndefined();
+    expect(await s.tokens.findForBearer('a1')).toEqual({ token: await s.tokens.find('a1'), blocked: false, forge: undefined });
+
+    await s.forgeTokens.put({ personId: 'p1', login: 'login-p1', sealed: 'box', issuedAt: T0, expiresAt: T0 + 3_600_000 }, T0 + 5);
+    const forge = await s.forgeTokens.get('p1');
+    expect(forge).toMatchObject({ version: 1, expiresAt: T0 + 3_600_000 });
+    expect((await s.tokens.findForBearer('a1'))?.forge).toEqual(forge);
+    expect((await s.tokens.findForBearer('a2'))?.forge).toBeUndefined(); // p2 holds no forge tokens
+
+    await s.control.block('LOGIN-P1', null, 'test', T0 + 6); // by login, other case
+    expect(await s.tokens.findForBearer('a1')).toMatchObject({ blocked: true });
+    expect(await s.tokens.findForBearer('a2')).toMatchObject({ blocked: false });
+    expect(await s.control.unblock('login-p1')).toBe(true);
+    expect(await s.tokens.findForBearer('a1')).toMatchObject({ blocked: false });
+    await s.control.block('renamed-p1', 'p1', null, T0 + 7); // by person id, the login renamed since
+    expect(await s.tokens.findForBearer('a1')).toMatchObject({ blocked: true });
+
+    await s.grants.revoke('g2', 'test', T0 + 8);
+    expect(await s.tokens.findForBearer('a2')).toMatchObject({ token: { revokedAt: T0 + 8, grant: { revokedAt: T0 + 8 } } });
+  });
+
   it('rotates a refresh token once: of five concurrent rotations exactly one inserts its successors', async () => {
     const s = await open();
     await s.grants.createWithCode(grant('g1'), code('h1'));

@@ -27,6 +27,11 @@ const types = {
 
 /** Pool size per replica: enough for concurrent transactions of one broker process. */
 export const POOL_MAX = 10;
+/**
+ * Connections kept open when idle (pg's default is 0: after `idleTimeoutMillis`, 10 s, all close),
+ * so the first call after a quiet spell does not pay a TCP connect and the startup handshake.
+ */
+export const POOL_MIN = 2;
 
 /**
  * Opens a pool to `url` (`postgres://…`) and applies missing migrations.
@@ -34,7 +39,9 @@ export const POOL_MAX = 10;
  *   transaction, so nothing is half-applied).
  */
 export async function openPgPool(url: string): Promise<PgPool> {
-  const pool = new pg.Pool({ connectionString: url, max: POOL_MAX, types, application_name: 'fjmcp-broker' });
+  // pg sets TCP_NODELAY on its sockets itself; keepAlive lets the kernel notice a vanished server
+  // (or a NAT that dropped the idle connection) instead of the next query waiting on it.
+  const pool = new pg.Pool({ connectionString: url, max: POOL_MAX, min: POOL_MIN, keepAlive: true, types, application_name: 'fjmcp-broker' });
   // An idle client that loses its server emits 'error' on the pool; without a listener Node exits.
   pool.on('error', () => undefined);
   try {
