@@ -58,6 +58,19 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
   // A broker whose public URL is loopback (development) also accepts loopback origins, as the
   // SDK's localhost protection does; a rebinding page's origin is never loopback.
   const loopbackPublic = isLoopbackHost(publicHost);
+  // Verdicts on Host header values, so the URL parser runs once per distinct value, not per
+  // request. Bounded: a client sending ever new values only refills it.
+  const hostVerdicts = new Map<string, boolean>();
+  const hostAllowed = (host: string): boolean => {
+    let ok = hostVerdicts.get(host);
+    if (ok === undefined) {
+      const hostname = hostnameOf(host);
+      ok = hostname !== undefined && (hostname === publicHost || isLoopbackHost(hostname));
+      if (hostVerdicts.size >= 256) hostVerdicts.clear();
+      hostVerdicts.set(host, ok);
+    }
+    return ok;
+  };
   const app = new Hono();
 
   type Handler = (req: Request, who: Principal) => Promise<Response>;
@@ -65,8 +78,7 @@ export function mcpRoute(deps: McpRouteDeps): Hono {
     const req = c.req.raw;
     // DNS rebinding: a browser tricked into calling us sends the attacker's Host.
     const host = req.headers.get('host');
-    const hostname = host ? hostnameOf(host) : undefined;
-    if (!hostname || (hostname !== publicHost && !isLoopbackHost(hostname))) return forbidden(`Invalid Host header: ${host ?? '(none)'}`);
+    if (!host || !hostAllowed(host)) return forbidden(`Invalid Host header: ${host ?? '(none)'}`);
     // Non-browser clients send no Origin; a browser's must be ours or configured.
     const origin = req.headers.get('origin');
     if (origin !== null && !origins.has(origin) && !(loopbackPublic && isLoopbackOrigin(origin))) return forbidden(`Invalid Origin header: ${origin}`);

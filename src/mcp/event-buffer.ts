@@ -4,7 +4,7 @@
  * whose stream dropped reconnects with `GET` + `Last-Event-ID` and receives what it missed — the
  * result of a long call included — instead of losing it.
  *
- * Bounded by bytes (`FJMCP_SSE_REPLAY_BYTES` per session, JSON text length): the oldest events go
+ * Bounded by bytes (`FJMCP_SSE_REPLAY_BYTES` per session, UTF-8 bytes of the JSON text): the oldest events go
  * first. A resume whose missed events were already dropped is refused with an error (never a
  * silent partial replay), so the client knows to re-issue the request.
  *
@@ -16,6 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { EventId, EventStore, JSONRPCMessage, StreamId } from '@modelcontextprotocol/server';
+import { jsonByteLength } from '../lib/json-size.js';
 
 /** Why a resume cannot be served whole: the id is not this buffer's, or its events were dropped. */
 export type ResumeGap = { kind: 'unknown' | 'dropped'; message: string };
@@ -52,7 +53,8 @@ export class EventBuffer implements EventStore {
   async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
     const seq = ++this.#seq;
     const id = `${streamId}.${seq}.${this.#epoch}`;
-    const bytes = JSON.stringify(message).length;
+    // Measured, not serialised: the transport serialises the message once more to write it.
+    const bytes = jsonByteLength(message);
     this.#events.push({ id, seq, streamId, message, bytes });
     this.#bytes += bytes;
     while (this.#bytes > this.maxBytes && this.#events.length > 0) {

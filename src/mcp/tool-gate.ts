@@ -10,6 +10,7 @@
  * The relay calls {@link ToolGate.call} for every request it forwards; others pass straight on.
  */
 import { createHash } from 'node:crypto';
+import { jsonByteLength } from '../lib/json-size.js';
 import type { Principal } from '../lib/principal.js';
 import type { ToolAudit } from '../ops/tool-audit.js';
 import type { Counter } from 'prom-client';
@@ -196,7 +197,7 @@ export class ToolGate {
       outcome: c.outcome,
       reason: c.reason ?? null,
       durationMs: Math.round(c.durationMs * 1000) / 1000,
-      resultBytes: c.res ? Buffer.byteLength(JSON.stringify(c.res.result ?? c.res.error ?? null)) : 0,
+      resultBytes: c.res ? jsonByteLength(c.res.result ?? c.res.error ?? null) : 0,
       server: this.deps.server ?? 'default',
     };
     this.deps.audit.record(r);

@@ -4,6 +4,12 @@
  * line (`event: "tool.call"`), to the store's `tool_calls` table, and to the metrics. A store
  * failure is logged and never fails the call. Records older than the retention are deleted
  * hourly. Never holds argument values, only their digest.
+ *
+ * The log line and the metrics are written at once; the store rows are written after the current
+ * turn of the event loop (`setImmediate`), all records of that turn in one commit, so the insert is
+ * not on the path of the call's answer and many concurrent calls share one commit. A crash can
+ * lose that one turn's rows from the store, never from the log. {@link ToolAudit.flush} writes
+ * what is queued at once.
  */
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -31,6 +37,19 @@ export function createToolAudit(deps: { log: Logger; metrics: Metrics; store: To
   const duration = deps.metrics.histogram('fjmcp_tool_call_duration_seconds', 'Time from a tools/call reaching the broker to its answer, seconds', ['outcome'], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]);
   const refusals = deps.metrics.counter('fjmcp_policy_refusals_total', 'tools/call refused by the tool policy, by reason', ['reason']);
   let pending = new Set<Promise<void>>();
+  /** Records handed over this turn, not yet given to the store. */
+  let queued: ToolCallRecord[] = [];
+  let scheduled: NodeJS.Immediate | undefined;
+  const write = () => {
+    scheduled = undefined;
+    if (queued.length === 0) return;
+    const rows = queued;
+    queued = [];
+    const p: Promise<void> = deps.store.insertMany(rows).catch((err: Error) => {
+      deps.log.error({ err: err.message, records: rows.length, tools: [...new Set(rows.map((r) => r.tool))].slice(0, 10) }, 'tool-call audit records could not be stored (they are in this log)');
+    }).finally(() => pending.delete(p));
+    pending.add(p);
+  };
   // Tool names come from clients: a client inventing names must not grow the metrics without bound.
   const labels = new Set<string>();
   const toolLabel = (tool: string) => {
@@ -54,13 +73,13 @@ export function createToolAudit(deps: { log: Logger; metrics: Metrics; store: To
       calls.inc({ tool: toolLabel(r.tool), outcome: r.outcome });
       duration.observe({ outcome: r.outcome }, r.durationMs / 1000);
       if (r.outcome === 'refused') refusals.inc({ reason: r.reason ?? 'unknown' });
-      const p: Promise<void> = deps.store.insert(r).catch((err: Error) => {
-        deps.log.error({ err: err.message, tool: r.tool, person: r.personId }, 'tool-call audit record could not be stored (it is in this log)');
-      }).finally(() => pending.delete(p));
-      pending.add(p);
+      queued.push(r);
+      scheduled ??= setImmediate(write);
     },
     reap,
     async flush() {
+      if (scheduled) clearImmediate(scheduled);
+      write();
       const now = pending;
       pending = new Set(pending);
       await Promise.all(now);

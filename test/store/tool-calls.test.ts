@@ -48,6 +48,16 @@ describe.each(ENGINES)('tool_calls on $name', (engine) => {
     ]);
   });
 
+  it('insertMany (the audit\'s batch of one event-loop turn) stores every record with every field', async () => {
+    const s = await engine.open();
+    opened.push(s);
+    const batch = Array.from({ length: 25 }, (_, i) => rec(T0 + i, { tool: `t${i}`, server: i % 2 ? 'wiki' : undefined, resultBytes: i }));
+    await s.toolCalls.insertMany(batch);
+    await s.toolCalls.insertMany([]);
+    const stored = await s.toolCalls.query();
+    expect(stored).toEqual(batch.reverse().map(({ server, ...r }) => (server ? { ...r, server } : r)));
+  });
+
   it('reaps records older than the cut-off only', async () => {
     const s = await engine.open();
     opened.push(s);

@@ -9,14 +9,25 @@ const COLS = `at, person_id AS "personId", login, client_id AS "clientId", clien
   session_id AS "sessionId", tool, repository, args_sha256 AS "argsSha256", outcome, reason,
   duration_ms AS "durationMs", result_bytes AS "resultBytes", server`;
 
+const INSERT = 'INSERT INTO tool_calls (at, person_id, login, client_id, client_name, session_id, tool, repository, args_sha256, outcome, reason, duration_ms, result_bytes, server) VALUES ';
+const ROW_PARAMS = 14;
+/** Rows per statement: PostgreSQL takes at most 65,535 parameters in one. */
+const MAX_ROWS = Math.floor(65_535 / ROW_PARAMS);
+const values = (r: ToolCallRecord) => [r.at, r.personId, r.login, r.clientId, r.clientName, r.sessionId, r.tool, r.repository, r.argsSha256, r.outcome, r.reason, r.durationMs, r.resultBytes, storedServer(r.server)];
+const placeholders = (rows: number) =>
+  Array.from({ length: rows }, (_, i) => `(${Array.from({ length: ROW_PARAMS }, (_, j) => `$${i * ROW_PARAMS + j + 1}`).join(', ')})`).join(', ');
+
 export function createPgToolCallStore(pool: PgPool): ToolCallStore {
   return {
     async insert(r) {
-      await pool.query(
-        `INSERT INTO tool_calls (at, person_id, login, client_id, client_name, session_id, tool, repository, args_sha256, outcome, reason, duration_ms, result_bytes, server)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-        [r.at, r.personId, r.login, r.clientId, r.clientName, r.sessionId, r.tool, r.repository, r.argsSha256, r.outcome, r.reason, r.durationMs, r.resultBytes, storedServer(r.server)],
-      );
+      await pool.query(INSERT + placeholders(1), values(r));
+    },
+    async insertMany(rs) {
+      // One multi-row INSERT per MAX_ROWS records: one round trip and one commit each.
+      for (let i = 0; i < rs.length; i += MAX_ROWS) {
+        const chunk = rs.slice(i, i + MAX_ROWS);
+        await pool.query(INSERT + placeholders(chunk.length), chunk.flatMap(values));
+      }
     },
     async lastByClient(personId) {
       return (await pool.query<{ clientId: string; at: number; tool: string }>(
