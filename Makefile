@@ -6,7 +6,7 @@ IMAGE ?= localhost/fjmcp-broker
 MCP_CHILD ?= forgejo-mcp
 VERSION := $(shell node -p "require('./package.json').version")
 
-.PHONY: help install build typecheck test test-unit demo bench testbed-build node24-tools image image-run clean
+.PHONY: help install build typecheck test test-node24 test-unit demo bench testbed-build node24-tools image image-run clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -39,6 +39,13 @@ node24-tools: $(NODE24_TOOLS_STAMP) ## install Node 24 and the test tools that n
 test: install typecheck testbed-build node24-tools ## run everything: unit, integration, real-Gitea end to end, browser
 	npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json; \
 	  status=$$?; node scripts/test-summary.mjs test-artifacts/vitest.json; exit $$status
+
+# The same suite on Node 24 LTS: scripts/with-node24 puts Node 24 first on PATH and better-sqlite3's
+# Node 24 build in place for the run (docs/operations.md §Node versions). Not at the same time as
+# `make test` in the same checkout.
+test-node24: install typecheck testbed-build node24-tools ## run everything on Node 24 LTS
+	rm -f test-artifacts/vitest-node24.json; scripts/with-node24 npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest-node24.json; \
+	  status=$$?; node scripts/test-summary.mjs test-artifacts/vitest-node24.json; exit $$status
 
 demo: install testbed-build ## run the broker in front of a local Gitea; Ctrl-C stops everything
 	npx tsx scripts/demo.ts

@@ -54,7 +54,10 @@ export const SETTINGS: readonly Setting[] = [
   { name: 'FJMCP_CHILD_STOP_GRACE_MS', default: '3000', help: 'Milliseconds between SIGTERM and SIGKILL when stopping a child\'s process group.' },
   { name: 'FJMCP_CHILD_SANDBOX', default: 'required', help: 'Sandbox of every MCP child (bubblewrap: own PID namespace and /proc, read-only view of only what it needs, resource limits): required (no sandbox, no child; /healthz says why), auto (falls back to unsandboxed children with a loud warning), or off.' },
   { name: 'FJMCP_CHILD_SANDBOX_PATHS', default: '', help: 'Colon-separated extra host paths the sandboxed child may read (e.g. the directory of a script interpreter it needs). The command and absolute paths in its arguments are added on their own.' },
-  { name: 'FJMCP_CHILD_MEMORY_BYTES', default: '1073741824', help: 'Most private writable memory one sandboxed child may use (RLIMIT_DATA), in bytes (default 1 GiB).' },
+  // 2 GiB, not 1: RLIMIT_DATA counts reserved address space, and Node >= 24 reserves ~512 MiB of
+  // read-write-execute code range per V8 isolate (main thread and each worker) as soon as it starts,
+  // so a Node 24 child with one worker thread (e.g. a module loader hook) needs > 1 GiB to start.
+  { name: 'FJMCP_CHILD_MEMORY_BYTES', default: '2147483648', help: 'Most private writable memory one sandboxed child may use (RLIMIT_DATA, which counts reserved address space: Node >= 24 reserves ~512 MiB per thread running JavaScript), in bytes (default 2 GiB).' },
   { name: 'FJMCP_CHILD_MAX_PROCESSES', default: '256', help: 'Most processes and threads one sandboxed child may run at once (RLIMIT_NPROC in its own user namespace).' },
   { name: 'FJMCP_CHILD_MAX_OPEN_FILES', default: '1024', help: 'Most open files and sockets per process of a sandboxed child (RLIMIT_NOFILE).' },
   { name: 'FJMCP_CHILD_TMP_BYTES', default: '67108864', help: 'Size of the private /tmp (tmpfs) of a sandboxed child, in bytes (default 64 MiB).' },

@@ -40,6 +40,9 @@ export interface ChildExit {
   reason: string;
 }
 
+/** Messages longer than this (UTF-16 units) are written without a copy for their newline. */
+const LARGE_LINE = 64 * 1024;
+
 /** Process groups alive right now: killed synchronously if the broker exits (supergateway #155). */
 const liveGroups = new Set<number>();
 let exitHookInstalled = false;
@@ -190,10 +193,13 @@ export class ChildProcess {
    */
   send(msg: object): void {
     if (!this.#alive) return;
-    const line = `${JSON.stringify(msg)}\n`;
+    const json = JSON.stringify(msg);
+    // A large message is written as its JSON and then the newline: appending the newline would
+    // make one more copy of the whole text (the concatenation is flattened when written).
+    const parts = json.length > LARGE_LINE ? [json, '\n'] : [`${json}\n`];
     if (this.#draining) {
-      this.#queue.push(line);
-      this.#queuedBytes += line.length;
+      this.#queue.push(...parts);
+      this.#queuedBytes += json.length + 1;
       // A child that stopped reading stdin must not make the broker buffer without bound.
       if (this.#queuedBytes > 2 * this.opts.maxMessageBytes) {
         this.opts.log.error({ pid: this.pid, queuedBytes: this.#queuedBytes }, 'child stopped reading stdin; stopping the child');
@@ -201,7 +207,9 @@ export class ChildProcess {
       }
       return;
     }
-    if (!this.#proc.stdin!.write(line)) this.#waitDrain();
+    let ok = true;
+    for (const part of parts) ok = this.#proc.stdin!.write(part);
+    if (!ok) this.#waitDrain();
   }
 
   #waitDrain(): void {

@@ -1,10 +1,13 @@
 /**
  * @module child/line-splitter
  * Splits a child's stdout into newline-delimited JSON-RPC messages in linear time: each chunk is
- * scanned once for `\n`, and the pieces of one message are joined once when it completes (the
- * SDK's `ReadBuffer` re-concatenates per chunk, O(n²) on big lines: typescript-sdk PR#2245).
+ * scanned once for `\n` (the SDK's `ReadBuffer` re-concatenates per chunk, O(n²) on big lines:
+ * typescript-sdk PR#2245). A message that spans chunks is decoded piece by piece as the chunks
+ * arrive, so its bytes are not kept beside its text: a large message is held once as bytes in
+ * flight and once as text, not as pieces, a joined copy and the text.
  * @see MCP 2025-11-25 basic/transports §stdio (messages are newline-delimited, no embedded newlines)
  */
+import { StringDecoder } from 'node:string_decoder';
 
 /** Raised (through `onError`) when one message grows past the cap; the caller restarts the child. */
 export class MessageTooLargeError extends Error {
@@ -15,8 +18,11 @@ export class MessageTooLargeError extends Error {
 }
 
 export class LineSplitter {
-  #pieces: Buffer[] = [];
+  /** Text decoded so far of the message that spans chunks. */
+  #text = '';
+  /** Its length in bytes. */
   #pending = 0;
+  readonly #decoder = new StringDecoder('utf8');
   #failed = false;
 
   /**
@@ -38,29 +44,27 @@ export class LineSplitter {
       if (nl === -1) break;
       const len = this.#pending + (nl - start);
       if (len > this.maxBytes) return this.#fail();
-      let line: Buffer;
-      if (this.#pieces.length === 0) line = chunk.subarray(start, nl);
+      let line: string;
+      if (this.#pending === 0) line = chunk.toString('utf8', start, nl);
       else {
-        this.#pieces.push(chunk.subarray(start, nl));
-        line = Buffer.concat(this.#pieces, len);
-        this.#pieces = [];
+        line = this.#text + this.#decoder.end(chunk.subarray(start, nl));
+        this.#text = '';
         this.#pending = 0;
       }
       start = nl + 1;
-      let end = line.length;
-      if (end > 0 && line[end - 1] === 0x0d) end--;
-      if (end > 0) this.onLine(line.toString('utf8', 0, end));
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      if (line.length > 0) this.onLine(line);
     }
     if (start < chunk.length) {
       this.#pending += chunk.length - start;
       if (this.#pending > this.maxBytes) return this.#fail();
-      this.#pieces.push(start === 0 ? chunk : chunk.subarray(start));
+      this.#text += this.#decoder.write(start === 0 ? chunk : chunk.subarray(start));
     }
   }
 
   #fail(): void {
     this.#failed = true;
-    this.#pieces = [];
+    this.#text = '';
     this.#pending = 0;
     this.onError(new MessageTooLargeError(this.maxBytes));
   }

@@ -73,5 +73,11 @@ export function guardSse(res: Response, signal: AbortSignal, onOpen: () => void,
   const headers = new Headers(res.headers);
   headers.set('x-accel-buffering', 'no');
   headers.set('cache-control', 'no-cache, no-transform');
+  // Said explicitly so @hono/node-server sends the headers at once and streams from there. Without
+  // it, node-server first tries to read the whole body without blocking (to send a Content-Length)
+  // and, when the first chunk is there but the second is not, waits a timer turn (>= 1 ms, more on
+  // a busy machine) on every SSE response before it writes anything. HTTP/1.1 framing only; the
+  // broker's listener is HTTP/1.1.
+  headers.set('transfer-encoding', 'chunked');
   return new Response(body, { status: res.status, headers });
 }

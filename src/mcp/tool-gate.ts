@@ -149,7 +149,7 @@ export class ToolGate {
       const name = typeof m.params?.name === 'string' ? m.params.name : '';
       this.deps.audit.record({
         at, personId: principal.personId, login: principal.login, clientId: principal.clientId, clientName: null,
-        sessionId: req.headers.get('mcp-session-id'), tool: name, repository: null, argsSha256: digestArguments(m.params?.arguments),
+        sessionId: req.headers.get('mcp-session-id') ?? new URL(req.url).searchParams.get('sessionId'), tool: name, repository: null, argsSha256: digestArguments(m.params?.arguments),
         outcome: 'rate_limited', reason: 'rate-limit', durationMs: 0, resultBytes: 0, server: principal.server ?? 'default',
       });
     }

@@ -5,11 +5,12 @@
  * failure is logged and never fails the call. Records older than the retention are deleted
  * hourly. Never holds argument values, only their digest.
  *
- * The log line and the metrics are written at once; the store rows are written after the current
- * turn of the event loop (`setImmediate`), all records of that turn in one commit, so the insert is
- * not on the path of the call's answer and many concurrent calls share one commit. A crash can
- * lose that one turn's rows from the store, never from the log. {@link ToolAudit.flush} writes
- * what is queued at once.
+ * The log line and the metrics are written at once; the store rows are queued and written together,
+ * one commit every {@link AUDIT_BATCH_MS} (sooner at {@link AUDIT_BATCH_MAX} rows), so the insert
+ * is not on the path of the call's answer and calls share commits: one commit per call was the
+ * largest cost of the broker's own code on a tool call (docs/relay.md §Real path). A crash can
+ * lose the queued rows from the store, never from the log. {@link ToolAudit.flush} writes what is
+ * queued at once (tests, shutdown).
  */
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -17,6 +18,11 @@ import type { ToolCallRecord, ToolCallStore } from '../store/tool-calls.js';
 
 /** How often records past retention are deleted, ms. */
 export const AUDIT_REAP_INTERVAL_MS = 60 * 60_000;
+
+/** Longest a record waits for its store row, ms. */
+export const AUDIT_BATCH_MS = 100;
+/** Rows queued that are written at once without waiting for {@link AUDIT_BATCH_MS}. */
+export const AUDIT_BATCH_MAX = 256;
 
 /** Distinct tool names labelled in the metrics; later ones count as `other`. */
 export const MAX_TOOL_LABELS = 500;
@@ -39,8 +45,9 @@ export function createToolAudit(deps: { log: Logger; metrics: Metrics; store: To
   let pending = new Set<Promise<void>>();
   /** Records handed over this turn, not yet given to the store. */
   let queued: ToolCallRecord[] = [];
-  let scheduled: NodeJS.Immediate | undefined;
+  let scheduled: NodeJS.Timeout | undefined;
   const write = () => {
+    if (scheduled) clearTimeout(scheduled);
     scheduled = undefined;
     if (queued.length === 0) return;
     const rows = queued;
@@ -74,11 +81,14 @@ export function createToolAudit(deps: { log: Logger; metrics: Metrics; store: To
       duration.observe({ outcome: r.outcome }, r.durationMs / 1000);
       if (r.outcome === 'refused') refusals.inc({ reason: r.reason ?? 'unknown' });
       queued.push(r);
-      scheduled ??= setImmediate(write);
+      if (queued.length >= AUDIT_BATCH_MAX) write();
+      else if (!scheduled) {
+        scheduled = setTimeout(write, AUDIT_BATCH_MS);
+        scheduled.unref(); // shutdown flushes; the timer must not keep the process alive
+      }
     },
     reap,
     async flush() {
-      if (scheduled) clearImmediate(scheduled);
       write();
       const now = pending;
       pending = new Set(pending);

@@ -23,7 +23,7 @@ describe('Containerfile', () => {
     expect(arg('NPM_GITEA_MCP_VERSION')).toBe(pin('NPM_GITEA_MCP_VERSION'));
   });
 
-  it('builds and runs on Node 22 LTS (not 24: better-sqlite3 12 aborts there, WiseLibs/better-sqlite3#1515), ships bubblewrap and prlimit, and requires the child sandbox', () => {
+  it('builds and runs on Node 22 LTS (not 24: better-sqlite3 12 needs Node 24.18.1 headers there, WiseLibs/better-sqlite3#1515), ships bubblewrap and prlimit, and requires the child sandbox', () => {
     expect(arg('NODE_BUILD_IMAGE')).toMatch(/node:22-/);
     expect(arg('RUNTIME_IMAGE')).toMatch(/node:22-/);
     expect(containerfile).toMatch(/apt-get install[^\n]*\bbubblewrap\b[^\n]*\butil-linux\b/);

@@ -6,6 +6,7 @@
  * environ, the database file, a secret file, alice's HOME; exceeding the memory and process
  * limits. With FJMCP_CHILD_SANDBOX=off the same reads succeed, so the test can fail.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,14 @@ import { sharedTestbed } from '../support/testbed.js';
 import { processesWithEnv, until } from '../relay/relay-harness.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/hostile-child.mjs', import.meta.url));
-const MEMORY_BYTES = 256 * 1024 * 1024;
+/**
+ * What the child's runtime reserves before it runs any code (`VmData`, which RLIMIT_DATA counts):
+ * ~50 MiB on Node 20, ~560 MiB on Node 24 (V8 reserves its code range read-write-execute there).
+ * The limit gives the child HEADROOM_BYTES above it, and the attempt allocates twice that.
+ */
+const RUNTIME_DATA_BYTES = Number(/VmData:\s+(\d+) kB/.exec(execFileSync(process.execPath, ['-e', 'process.stdout.write(require("fs").readFileSync("/proc/self/status", "utf8"))'], { encoding: 'utf8' }))![1]) * 1024;
+const HEADROOM_BYTES = 256 * 1024 * 1024;
+const MEMORY_BYTES = RUNTIME_DATA_BYTES + HEADROOM_BYTES;
 const MAX_PROCESSES = 32;
 const scratch = mkdtempSync(join(tmpdir(), 'fjmcp-hostile-'));
 const secretFile = join(scratch, 'forge-client-secret');
@@ -75,7 +83,7 @@ async function scenario(mode: 'required' | 'off') {
       aliceHome: await call('read_file', { path: join(aliceHome, 'alice-notes.txt') }),
       pids: await call('list_pids'),
       processes: await call('spawn_processes', { count: 2 * MAX_PROCESSES }),
-      memory: await call('allocate_memory', { mib: 2 * MEMORY_BYTES / (1 << 20) }),
+      memory: await call('allocate_memory', { mib: 2 * HEADROOM_BYTES / (1 << 20) }),
     };
     return { results, aliceToken, alicePid: alicePid!, health: await (await fetch(`${broker.opsUrl}/healthz`)).json() as { childSandbox?: { detail: string } } };
   } finally {
@@ -121,7 +129,7 @@ describe('a hostile child of bob, next to alice\'s real gitea-mcp child', () => 
     expect(r.secretFile.ok, 'the client secret file').toBe(false);
     expect(r.aliceHome.ok, 'alice\'s HOME').toBe(false);
     expect(Math.max(...r.pids.pids!), 'only its own PID namespace is visible').toBeLessThan(50);
-    expect(r.memory.ok, `allocating twice FJMCP_CHILD_MEMORY_BYTES: ${JSON.stringify(r.memory)}`).toBe(false);
+    expect(r.memory.ok, `allocating twice the headroom FJMCP_CHILD_MEMORY_BYTES leaves above the runtime: ${JSON.stringify(r.memory)}`).toBe(false);
     if (process.getuid?.() === 0) {
       // Linux exempts uid 0 from RLIMIT_NPROC: the broker says so instead of pretending.
       expect(health.childSandbox!.detail).toContain(ROOT_NPROC_CAVEAT);

@@ -13,6 +13,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEGACY_CLOSED_REASON } from '../../src/mcp/legacy-sse.js';
+import { SHUTDOWN_MESSAGE } from '../../src/mcp/relay.js';
 import { CONFORMANCE_FIXTURE, EVERYTHING, personHeaders, relayConfig, startRelay, until, type RunningRelay } from './relay-harness.js';
 import { textOf } from './sdk-clients.js';
 
@@ -182,6 +183,14 @@ describe('legacy HTTP+SSE on (FJMCP_LEGACY_SSE=true)', () => {
     s.abort.abort();
   });
 
+  it('is cut like any session of the person when a grant or person is revoked or blocked (relay.cut)', async () => {
+    const { s, endpoint } = await openSession(r, personHeaders('revoked'));
+    expect(await r.relay.cut({ grantIds: ['standin-grant-revoked'] }, 'grant revoked')).toBe(1);
+    while (await s.next());
+    expect(s.ended).toBe(true);
+    expect((await post(endpoint, personHeaders('revoked'), { jsonrpc: '2.0', id: 1, method: 'ping' })).status).toBe(404);
+  });
+
   it('applies the /mcp route\'s Host and Origin checks (403) to GET /sse and POST /messages', async () => {
     const { s, endpoint } = await openSession(r, personHeaders('origin'));
     const evil = { ...personHeaders('origin'), origin: 'https://evil.example.com' };
@@ -252,5 +261,26 @@ describe('legacy stream lifecycle', () => {
     expect((await post(second.endpoint, who, { jsonrpc: '2.0', id: 4, method: 'ping' })).status).toBe(202);
     expect(await second.s.message()).toMatchObject({ id: 4 });
     second.s.abort.abort();
+  });
+});
+
+describe('legacy stream at shutdown', () => {
+  it('answers a call still running when the grace ends with JSON-RPC error -32002 on the stream, then ends the stream', async () => {
+    const r = await startRelay(relayConfig(CONFORMANCE_FIXTURE, ON));
+    try {
+      const who = personHeaders('drained');
+      const { s, endpoint } = await openSession(r, who);
+      await post(endpoint, who, initialize(1));
+      await s.message();
+      await post(endpoint, who, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'fixture_wait_for_cancel', arguments: {} } });
+      expect(await until(() => r.relay.stats().inFlight === 1)).toBe(true);
+      await r.relay.shutdown(200);
+      expect(await s.message()).toMatchObject({ id: 2, error: { code: -32002, message: SHUTDOWN_MESSAGE } });
+      while (await s.next());
+      expect(s.ended).toBe(true);
+      expect((await fetch(`${base(r)}/sse`, { headers: who })).status).toBe(503);
+    } finally {
+      await r.close();
+    }
   });
 });
