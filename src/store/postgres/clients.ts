@@ -15,7 +15,8 @@ const countDcr = async (q: Queryable): Promise<number> =>
 export function createPgClientStore(pool: PgPool): ClientStore {
   return {
     async get(id) {
-      return (await pool.query<ClientRow>(`SELECT ${COLS} FROM oauth_clients WHERE client_id = $1`, [id])).rows[0];
+      // Named (prepared once per connection): every token request authenticates its client.
+      return (await pool.query<ClientRow>({ name: 'fjmcp_client_get', text: `SELECT ${COLS} FROM oauth_clients WHERE client_id = $1`, values: [id] })).rows[0];
     },
     async insert(r) {
       await pool.query(
