@@ -33,14 +33,19 @@ afterAll(async () => {
 const audit = (event: string) =>
   broker.logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.audit && l.event === event);
 
-async function whoAmI(): Promise<string> {
-  // The restart closed the client's kept-alive connection; a POST on it fails once at the socket
-  // (undici retries no POST), as any client sees after a server restart. One retry, only for that.
-  const call = () => alice.client.callTool({ name: 'user__get_my_userinfo', arguments: {} });
-  const r = await call().catch((err: Error) => {
+/**
+ * The restart closed the test process's kept-alive connections; a POST on one fails once at the
+ * socket (undici retries no POST), as any client sees after a server restart. One retry, only for that.
+ */
+function retryOnStaleSocket<T>(call: () => Promise<T>): Promise<T> {
+  return call().catch((err: Error) => {
     if ((err.cause as { code?: string } | undefined)?.code !== 'UND_ERR_SOCKET') throw err;
     return call();
   });
+}
+
+async function whoAmI(): Promise<string> {
+  const r = await retryOnStaleSocket(() => alice.client.callTool({ name: 'user__get_my_userinfo', arguments: {} }));
   expect(r.isError ?? false, toolText(r)).toBe(false);
   return (JSON.parse(toolText(r)) as { login: string }).login;
 }
@@ -106,11 +111,11 @@ describe('allowlist change across a restart', () => {
     const bob = await signedInClient(broker.mcpUrl, 'bob', headlessDriver(tb, broker.url));
     try {
       await broker.restart({ FJMCP_ALLOWED_USERS: 'alice' });
-      const res = await fetch(broker.mcpUrl, {
+      const res = await retryOnStaleSocket(() => fetch(broker.mcpUrl, {
         method: 'POST',
         headers: { authorization: `Bearer ${bob.provider.tokens()!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-      });
+      }));
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
       expect(audit('forge.grant_ended')).toEqual([expect.objectContaining({ login: 'bob', reason: 'no longer on the allowlist' })]);

@@ -20,6 +20,9 @@ import { giteaMcpChildEnv } from './broker.js';
 import { freePort } from './ports.js';
 import { createOAuthApp, type Testbed } from './testbed.js';
 
+/** One active health-check round of deploy/caddy/Caddyfile.replicas (health_interval + health_timeout), in ms. */
+const HEALTH_ROUND_MS = 8_000;
+
 const require = createRequire(import.meta.url);
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const TSX_LOADER = pathToFileURL(join(dirname(require.resolve('tsx/package.json')), 'dist/loader.mjs')).href;
@@ -113,14 +116,26 @@ export async function startReplicas(opts: StartReplicasOptions): Promise<Replica
     // One after another, then together would also work (migrations run under a lock); sequential
     // keeps the machine's load down while the others start.
     for (let i = 0; i < opts.count; i++) replicas.push(await launch(i));
-    // The front may have checked its upstreams before any replica listened (Caddy's active health
-    // check runs at start, then every health_interval): wait until it routes to them. All replicas
-    // listen by now, so the check that turns the first healthy turns the others too.
+    // A replica that listens may still answer its first /healthz with 503 (its first checks are
+    // still running): wait until each one answers 200 itself.
     const deadline = Date.now() + 30_000;
-    while (!(await fetch(`${front.url}/healthz`).then((r) => r.ok, () => false))) {
+    for (const r of replicas) {
+      while (!(await fetch(`${r.url}/healthz`).then((res) => res.ok, () => false))) {
+        if (Date.now() > deadline) throw new Error(`replica ${r.name} did not answer /healthz 200 within 30 s`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    }
+    // The front may have checked its upstreams before then (Caddy's active health check runs at
+    // start, then every health_interval): wait until it routes to them.
+    while (!(await fetch(`${front.url}/healthz`).then((res) => res.ok, () => false))) {
       if (Date.now() > deadline) throw new Error('the front did not route to any replica within 30 s');
       await new Promise((res) => setTimeout(res, 100));
     }
+    // The front hashes a person's Authorization header over the upstreams it holds healthy; one
+    // replica found healthy a round after the others would move a person mid-test. Caddy's view is
+    // not observable (its admin API reports no health state), so wait one full active-check round
+    // (health_interval 5 s + health_timeout 3 s in Caddyfile.replicas) after all answer 200.
+    await new Promise((res) => setTimeout(res, HEALTH_ROUND_MS));
   } catch (err) {
     for (const r of replicas) r.proc.kill('SIGKILL');
     await front.stop();

@@ -68,10 +68,12 @@ function describeChild(spec: ChildSpec): void {
     let tb: Testbed;
     let client: Client;
     let stderr = '';
+    let childToken = '';
 
     beforeAll(async () => {
       tb = sharedTestbed();
       const { tokens } = await signInWithGitea(tb, 'alice');
+      childToken = tokens.access_token;
       const transport = new StdioClientTransport(spec.params(tb, tokens.access_token));
       transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
       client = new Client({ name: 'fjmcp-testbed', version: '0.0.0' });
@@ -83,7 +85,8 @@ function describeChild(spec: ChildSpec): void {
     });
 
     it('runs as one child process whose environment holds the forge URL and token and no other secret', () => {
-      const procs = findForgeProcesses([tb.giteaUrl]).filter((p) => !p.cmdline.includes(' web --config '));
+      // By this test's own token: other test files run gitea-mcp children against the same test bed at the same time.
+      const procs = findForgeProcesses([tb.giteaUrl]).filter((p) => !p.cmdline.includes(' web --config ') && p.environ.includes(childToken));
       expect(procs).toHaveLength(1);
       const keys = procs[0]!.environ.split('\n').map((l) => l.slice(0, l.indexOf('='))).sort();
       const allowed = ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', ...Object.keys(spec.params(tb, 'x').env ?? {})];
