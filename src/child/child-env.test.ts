@@ -13,7 +13,7 @@ describe('child environment', () => {
       PATH: '/bin', LANG: 'C', HOME: '/tmp/h', GITEA_HOST: 'https://forge.example.org', GITEA_ACCESS_TOKEN: 'tok', FORGEJO_MCP_ALLOW_FILE_PATH_UPLOAD: 'false',
     });
   });
-  it('keeps forgejo-mcp\'s file-path upload off even when FJMCP_CHILD_ENV turns it on (forge-facts.md §15)', () => {
+  it('keeps forgejo-mcp\'s file-path upload off even when FJMCP_CHILD_ENV turns it on', () => {
     const forgejo = { preset: 'forgejo-mcp', tokenEnv: 'FORGEJO_ACCESS_TOKEN', urlEnv: 'FORGEJO_URL', extraEnv: { FORGEJO_MCP_ALLOW_FILE_PATH_UPLOAD: 'true' } } as unknown as Config['child'];
     expect(buildChildEnv(forgejo, '/h', 'https://f.example', 't', {}).FORGEJO_MCP_ALLOW_FILE_PATH_UPLOAD).toBe('false');
   });

@@ -20,7 +20,7 @@ export interface ChildPreset {
 export const CHILD_PRESETS = {
   /**
    * gitea.com/gitea/gitea-mcp: `-t stdio`; `GITEA_HOST` and `GITEA_ACCESS_TOKEN` are read by both the
-   * std-flag and the cobra eras of its CLI (forge-facts.md §14). The npm package `gitea-mcp`
+   * std-flag and the cobra eras of its CLI. The npm package `gitea-mcp`
    * (seepine) reads the same two variables and ignores the flag.
    */
   'gitea-mcp': { command: 'gitea-mcp', args: ['-t', 'stdio'], tokenEnv: 'GITEA_ACCESS_TOKEN', urlEnv: 'GITEA_HOST', env: {} },
@@ -31,8 +31,8 @@ export const CHILD_PRESETS = {
    */
   'gitea-mcp-npm': { command: 'gitea-mcp', args: [], tokenEnv: 'GITEA_ACCESS_TOKEN', urlEnv: 'GITEA_HOST', env: {} },
   /**
-   * goern/forgejo-mcp v2: `--transport stdio`; `FORGEJO_URL`, `FORGEJO_ACCESS_TOKEN`
-   * (forge-facts.md §15). File-path uploads read host files, so they are forced off.
+   * goern/forgejo-mcp v2: `--transport stdio`; `FORGEJO_URL`, `FORGEJO_ACCESS_TOKEN`.
+   * File-path uploads read host files, so they are forced off.
    */
   'forgejo-mcp': {
     command: 'forgejo-mcp',

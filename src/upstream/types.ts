@@ -5,7 +5,7 @@
  */
 import type { ForgeTokenRow } from '../store/forge-tokens-store.js';
 
-/** A forge token response, normalised. Gitea returns no `scope` (forge-facts.md §4). */
+/** A forge token response, normalised. Gitea returns no `scope`. */
 export interface ForgeTokenSet {
   accessToken: string;
   /** Absent only if the forge issued none. */

@@ -1,7 +1,7 @@
 /**
  * The official conformance suite (`@modelcontextprotocol/conformance` 0.1.13, server scenarios,
  * active suite) passes through the broker against our stdio fixture child. The runner cannot
- * send credentials, so a loopback proxy adds the stand-in identity (testing-tools.md §3); Host
+ * send credentials, so a loopback proxy adds the stand-in identity; Host
  * and Origin pass through, so dns-rebinding-protection tests the broker's own checks.
  */
 import { execFile } from 'node:child_process';

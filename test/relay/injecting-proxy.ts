@@ -2,7 +2,7 @@
  * @module test/relay/injecting-proxy
  * A loopback HTTP proxy that forwards every request unchanged (method, path, all headers incl.
  * Host and Origin, streamed body) to the broker and adds fixed headers: the conformance suite's
- * runner cannot send credentials itself (testing-tools.md §3, "bearer-injecting loopback proxy").
+ * runner cannot send credentials itself.
  */
 import { createServer, request, type Server } from 'node:http';
 

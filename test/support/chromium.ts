@@ -1,6 +1,6 @@
 /**
  * @module test/support/chromium — Debian's chromium driven by playwright-core (no browser
- * download), with the flags this machine needs (testing-tools.md §7; no background networking,
+ * download), with the flags this machine needs (no background networking,
  * which the closed network would refuse), and a place for screenshots: `test-artifacts/`.
  */
 import { mkdirSync } from 'node:fs';

@@ -2,7 +2,7 @@
  * @module test/support/oauth-client — a headless `OAuthClientProvider` for the official MCP SDK
  * (v1, `@modelcontextprotocol/sdk/client/auth.js`): keeps client information, tokens and the
  * PKCE verifier in memory and, instead of opening a browser, records the authorization URL for
- * the test to drive (testing-tools.md §4). With `clientMetadataUrl` it uses a client ID metadata
+ * the test to drive. With `clientMetadataUrl` it uses a client ID metadata
  * document instead of dynamic registration.
  */
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
