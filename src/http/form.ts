@@ -6,6 +6,7 @@
  * Also client credentials from `Authorization: Basic` (RFC 6749 §2.3.1).
  */
 import { OAuthError } from '../oauth/errors.js';
+import { readBodyText } from '../lib/request-body.js';
 import type { Params } from '../oauth/context.js';
 import type { PresentedCredentials } from '../oauth/clients.js';
 
@@ -60,24 +61,9 @@ export async function readForm(req: Request): Promise<URLSearchParams> {
 
 /** Reads a body as text up to `cap` bytes. @throws {OAuthError} invalid_request (413) when larger. */
 export async function readText(req: Request, cap: number): Promise<string> {
-  const declared = Number(req.headers.get('content-length') ?? NaN);
-  const tooLarge = () => new OAuthError('invalid_request', `the body is larger than ${cap} bytes`, { status: 413 });
-  if (declared > cap) throw tooLarge();
-  if (!req.body) return '';
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > cap) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const body = await readBodyText(req, cap);
+  if (body.tooLarge) throw new OAuthError('invalid_request', `the body is larger than ${cap} bytes`, { status: 413 });
+  return body.text;
 }
 
 /**

@@ -4,16 +4,29 @@
  * (§3.1), RFC 8414 authorization server metadata and its OpenID configuration alias. CORS is
  * open on them (browser-based clients such as MCP Inspector fetch them cross-origin).
  */
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import type { AuthorizationServer } from '../oauth/authorization-server.js';
 
-export const OAUTH_CORS = cors({
+const PREFLIGHT = cors({
   origin: '*',
   allowMethods: ['GET', 'POST', 'OPTIONS'],
   allowHeaders: ['Authorization', 'Content-Type', 'MCP-Protocol-Version'],
   maxAge: 86400,
 });
+
+/**
+ * Open CORS on the discovery and OAuth endpoints. Preflights (OPTIONS) are answered by hono's cors
+ * middleware. On other requests the one header it would add (`Access-Control-Allow-Origin: *`) is
+ * set on the route's own response once it exists: hono's cors sets it on `c.res` before the route
+ * runs, which makes Hono copy the route's response into a new one, and @hono/node-server then
+ * build a full web Response for it, on every `/token` request.
+ */
+export const OAUTH_CORS: MiddlewareHandler = async (c, next) => {
+  if (c.req.method === 'OPTIONS') return PREFLIGHT(c, next);
+  await next();
+  c.res.headers.set('Access-Control-Allow-Origin', '*');
+};
 
 export function wellKnownRoutes(as: AuthorizationServer): Hono {
   const app = new Hono();

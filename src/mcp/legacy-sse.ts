@@ -17,9 +17,9 @@
  * @see MCP 2024-11-05 basic/transports §http-with-sse; MCP 2025-03-26 basic/transports
  *   §backwards-compatibility (servers keep the old endpoints beside the new one)
  */
-import { readRequestBody } from '@modelcontextprotocol/server';
 import type { Config } from '../config.js';
 import type { Principal } from '../lib/principal.js';
+import { readBodyText } from '../lib/request-body.js';
 import type { Audit } from '../ops/audit.js';
 import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -123,7 +123,7 @@ export class LegacySse {
     }
     const type = req.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
     if (type !== 'application/json') return httpRpcError(415, RPC.INVALID_REQUEST, 'Unsupported Media Type: Content-Type must be application/json');
-    const body = await readRequestBody(req, config.mcp.maxBodyBytes).catch(() => undefined);
+    const body = await readBodyText(req, config.mcp.maxBodyBytes).catch(() => undefined);
     if (!body) return httpRpcError(400, RPC.PARSE_ERROR, 'Parse error: the request body could not be read');
     if (body.tooLarge) return httpRpcError(413, RPC.INVALID_REQUEST, `request body larger than ${config.mcp.maxBodyBytes} bytes (FJMCP_MAX_BODY_BYTES)`);
     let parsed: unknown;

@@ -4,10 +4,10 @@
  * child per person behind, all of that person's sessions multiplexed onto it with the broker as
  * the child's one MCP client. Web-standard Request/Response only (no Hono). Design: docs/relay.md.
  */
-import { readRequestBody } from '@modelcontextprotocol/server';
 import type { Config } from '../config.js';
 import { ChildPool } from '../child/child-pool.js';
 import type { Principal } from '../lib/principal.js';
+import { readBodyText } from '../lib/request-body.js';
 import type { Audit } from '../ops/audit.js';
 import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -228,7 +228,7 @@ export function createRelay(deps: RelayDeps): Relay {
     const sid = req.headers.get('mcp-session-id');
     let parsed: unknown;
     if (req.method === 'POST') {
-      const body = await readRequestBody(req, config.mcp.maxBodyBytes).catch(() => undefined);
+      const body = await readBodyText(req, config.mcp.maxBodyBytes).catch(() => undefined);
       if (!body) return httpRpcError(400, RPC.PARSE_ERROR, 'Parse error: the request body could not be read');
       if (body.tooLarge) return httpRpcError(413, RPC.INVALID_REQUEST, `request body larger than ${config.mcp.maxBodyBytes} bytes (FJMCP_MAX_BODY_BYTES)`);
       try {

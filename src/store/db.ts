@@ -22,7 +22,11 @@ export function openDb(path: string): Db {
   if (path !== ':memory:') preparePrivateDbFile(path); // dir 0700, files 0600 whatever the umask
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across process crashes, not power loss of the last commit.
+  // FULL, not WAL's usual NORMAL: a commit (a rotated refresh token, a revocation, a block) must
+  // survive a power loss or kernel crash too, or a revoked token could be valid again after it
+  // (https://sqlite.org/pragma.html#pragma_synchronous). Refresh rotations are group-committed
+  // (store/tokens.ts) so that concurrent ones share one sync.
+  db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);

@@ -130,6 +130,39 @@ export function createTokenStore(db: Db): TokenStore {
     return true;
   });
   const reap = db.transaction((now: number) => wipe.run(now).changes + reapExpired.run(now).changes);
+
+  // Group commit. With synchronous=FULL every COMMIT waits for the disk (fsync of the WAL), and
+  // better-sqlite3 waits on the event loop. Rotations requested in the same turn of the event loop
+  // (concurrent /token requests) are therefore committed together: one transaction, each rotation
+  // in its own savepoint (a nested better-sqlite3 transaction), so each one still wins, loses its
+  // race or fails on its own. Nobody's promise settles before the COMMIT that holds their rows.
+  type PendingRotation = { args: Parameters<typeof rotate>; resolve: (won: boolean) => void; reject: (err: unknown) => void };
+  let pending: PendingRotation[] = [];
+  const rotateBatch = db.transaction((batch: PendingRotation[]) =>
+    batch.map((r): { won: boolean } | { err: unknown } => {
+      try {
+        return { won: rotate(...r.args) };
+      } catch (err) {
+        return { err }; // this rotation's savepoint is rolled back; the others stand
+      }
+    }),
+  );
+  const flushRotations = () => {
+    const batch = pending;
+    pending = [];
+    let results: ReturnType<typeof rotateBatch>;
+    try {
+      results = rotateBatch(batch);
+    } catch (err) {
+      for (const r of batch) r.reject(err); // the COMMIT failed: none of them happened
+      return;
+    }
+    batch.forEach((r, i) => {
+      const out = results[i]!;
+      if ('err' in out) r.reject(out.err);
+      else r.resolve(out.won);
+    });
+  };
   return {
     insert: async (...tokens) => insertAll(tokens),
     find: async (hash) => {
@@ -140,7 +173,11 @@ export function createTokenStore(db: Db): TokenStore {
       const r = forBearer.get(hash) as BearerJoined | undefined;
       return r && bearerCheck(r);
     },
-    rotate: async (h, s, now, g, succ) => rotate(h, s, now, g, succ),
+    rotate: (h, s, now, g, succ) =>
+      new Promise<boolean>((resolve, reject) => {
+        pending.push({ args: [h, s, now, g, succ], resolve, reject });
+        if (pending.length === 1) setImmediate(flushRotations);
+      }),
     revoke: async (hash, now) => revoke.run(now, hash).changes === 1,
     reap: async (now) => reap(now),
   };

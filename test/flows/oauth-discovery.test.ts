@@ -76,6 +76,19 @@ describe('CORS only where browser-based clients need it', () => {
     },
   );
 
+  it.each([
+    ['GET', '/.well-known/oauth-authorization-server'],
+    ['POST', '/token'],
+    ['POST', '/revoke'],
+    ['POST', '/register'],
+  ])('lets a browser read the answer to %s %s (Access-Control-Allow-Origin on the actual response, errors included)', async (method, path) => {
+    const init: RequestInit = { method, headers: { origin: 'http://localhost:6274' } };
+    if (method === 'POST') Object.assign(init, { headers: { origin: 'http://localhost:6274', 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=refresh_token' });
+    const res = await fetch(`${broker.url}${path}`, init);
+    await res.arrayBuffer();
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
   it.each(['/authorize', '/consent', '/oauth/callback'])('does not allow cross-origin calls to %s', async (path) => {
     const res = await preflight(path);
     expect(res.headers.get('access-control-allow-origin')).toBeNull();

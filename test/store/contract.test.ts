@@ -199,6 +199,23 @@ describe.each(ENGINES)('store contract on $name', (engine) => {
     expect(await s.tokens.rotate('r0', 'again', T0 + 2, T0 + 2, [])).toBe(false);
   });
 
+  it('keeps concurrent rotations of different tokens apart: one that fails (a successor hash already taken) leaves its token unrotated and the others rotated', async () => {
+    const s = await open();
+    await s.grants.createWithCode(grant('g1'), code('h1'));
+    await s.tokens.insert(token('r0', 'g1'), token('r1', 'g1'), token('r2', 'g1'), token('taken', 'g1'));
+    const outcomes = await Promise.allSettled([
+      s.tokens.rotate('r0', 's0', T0 + 1, T0 + 10, [token('n0', 'g1')]),
+      s.tokens.rotate('r1', 's1', T0 + 1, T0 + 10, [token('n1', 'g1'), token('taken', 'g1')]),
+      s.tokens.rotate('r2', 's2', T0 + 1, T0 + 10, [token('n2', 'g1')]),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((await s.tokens.find('r0'))?.rotatedAt).toBe(T0 + 1);
+    expect((await s.tokens.find('r1'))?.rotatedAt).toBeNull();
+    expect(await s.tokens.find('n1')).toBeUndefined();
+    expect((await s.tokens.find('r2'))?.rotatedAt).toBe(T0 + 1);
+    expect(await s.tokens.find('n2')).toBeDefined();
+  });
+
   it('reaps: sealed successors after the grace window, expired tokens, old codes, dead grants', async () => {
     const s = await open();
     await s.grants.createWithCode(grant('g1'), code('h1'));
