@@ -15,7 +15,7 @@
  * - broker 2026-07-28: one stateless request per call (`_meta` envelope, `Mcp-Method`/`Mcp-Name`);
  * - supergateway (devDependency, stateful Streamable HTTP) in front of the same child build.
  * Then: relay CPU per call (the broker process's utime+stime from /proc/<pid>/stat over a fixed
- * number of calls per path), a saturation run (N people × M callers; for the broker N persons with
+ * number of calls per path, and of the HTTP floor's process for scale), a saturation run (N people × M callers; for the broker N persons with
  * N tokens and N children, each caller its own session; for supergateway the same N×M callers on its
  * single session and child), and a large result (a 10 MiB `echo` result: peak RSS increase of the
  * broker process, VmHWM after resetting it through /proc/<pid>/clear_refs, as a multiple of the
@@ -192,6 +192,7 @@ require('node:http').createServer((q,s)=>{q.resume();q.on('end',()=>{s.writeHead
   const url = `http://127.0.0.1:${port}/`;
   await untilUp(url, proc, 'HTTP floor');
   return {
+    pid: proc.pid!,
     call: async (i: number) => void (await deadline((await post(url, { 'content-type': 'application/json' }, echo(i), `HTTP floor call ${i}`)).text(), `HTTP floor call ${i}: body`)),
     close: () => stopProc(proc),
   };
@@ -387,6 +388,8 @@ async function main(): Promise<void> {
   const cpu26 = await cpuPerCall(b26, b.pid);
   progress('CPU per call: supergateway');
   const cpuSg = await cpuPerCall(sg.call, sg.pid);
+  progress('CPU per call: HTTP floor');
+  const cpuFloor = await cpuPerCall(h.call, h.pid);
   progress(`saturation: opening ${PEOPLE * CALLERS} broker sessions`);
 
   // Saturation: N people × M callers, alternating broker and supergateway rounds.
@@ -440,6 +443,7 @@ async function main(): Promise<void> {
   console.log(`  broker 2026-07-28 added p50 / floor added p50: ${f(added50[3]! / added50[1]!, 2)}x   / supergateway added p50: ${f(added50[3]! / added50[4]!, 2)}x`);
   console.log(`CPU per call (process utime+stime / calls, ${CPU_CALLS} sequential calls each):`);
   console.log(`  broker 2025-11-25 ${f(cpu25)} ms   broker 2026-07-28 ${f(cpu26)} ms (target <= 0.25)   supergateway ${f(cpuSg)} ms`);
+  console.log(`  HTTP floor ${f(cpuFloor)} ms (a bare node:http server answering at once: what one request costs any Node server here)`);
   console.log(`saturation: ${PEOPLE} people x ${CALLERS} callers, ${SAT_SECONDS} s per run (broker: ${PEOPLE} persons, ${PEOPLE} tokens, ${PEOPLE} children, a session per caller; supergateway: the same ${PEOPLE * CALLERS} callers on its single session and child):`);
   for (const [r, s] of sat.entries()) {
     console.log(`  round ${r + 1}: broker ${f(s.b.rate, 0)} calls/s p50 ${f(s.b.p50, 1)} ms p99 ${f(s.b.p99, 1)} ms   supergateway ${f(s.s.rate, 0)} calls/s p50 ${f(s.s.p50, 1)} ms p99 ${f(s.s.p99, 1)} ms`);
@@ -453,7 +457,7 @@ async function main(): Promise<void> {
     `real-path: sandbox=${SANDBOX} direct_p50_ms=${f(p50[0]!)} floor_added_p50_ms=${f(added50[1]!)} broker_added_p50_ms=${f(added50[2]!)} broker_added_p99_ms=${f(added99[2]!)}` +
     ` modern_added_p50_ms=${f(added50[3]!)} modern_added_p99_ms=${f(added99[3]!)} sg_added_p50_ms=${f(added50[4]!)} sg_added_p99_ms=${f(added99[4]!)}` +
     ` broker_vs_floor_added_p50=${f(added50[2]! / added50[1]!, 2)} broker_vs_sg_added_p50=${f(added50[2]! / added50[4]!, 2)}` +
-    ` cpu_ms_per_call=${f(cpu25)} modern_cpu_ms_per_call=${f(cpu26)} sg_cpu_ms_per_call=${f(cpuSg)}` +
+    ` cpu_ms_per_call=${f(cpu25)} modern_cpu_ms_per_call=${f(cpu26)} sg_cpu_ms_per_call=${f(cpuSg)} floor_cpu_ms_per_call=${f(cpuFloor)}` +
     ` sat_people=${PEOPLE} sat_callers=${CALLERS} sat_rate_ratio=${f(satRate, 2)} sat_p99_ratio=${f(satP99, 2)}` +
     ` large_rss_x=${f(largeRssX, 2)} large_time_x=${f(largeTimeX, 2)}`,
   );

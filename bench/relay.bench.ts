@@ -12,7 +12,8 @@
  * Both sides use raw JSON-RPC (no SDK client), so the difference is the broker's own cost plus
  * HTTP. The three call paths are interleaved call by call, so background load hits them alike.
  * Last line: `relay: added_p50_ms=… added_p99_ms=… warm_init_call_p50_ms=… direct_p50_ms=…
- * modern_added_p50_ms=… modern_added_p99_ms=…`.
+ * modern_added_p50_ms=… modern_added_p99_ms=… floor_p50_ms=… floor_p99_ms=…`. "Added" holds one HTTP
+ * round trip, so it can never be below the floor's p50; the relay's own share is what is above it.
  * Targets (both paths): added p50 ≤ 0.5 ms, added p99 ≤ 2 ms; warm initialize + call p50 ≤ 5 ms.
  */
 import { randomBytes } from 'node:crypto';
@@ -161,7 +162,9 @@ console.log(`  through the broker:  p50 ${f(rP50)} ms   p99 ${f(rP99)} ms`);
 console.log(`  added:               p50 ${f(rP50 - dP50)} ms   p99 ${f(rP99 - dP99)} ms   ratio p50 ${(rP50 / dP50).toFixed(2)}x   (target added p50 <= 0.5 ms)`);
 console.log(`  2026-07-28 request:  p50 ${f(mP50)} ms   p99 ${f(mP99)} ms   (no session; JSON reply)`);
 console.log(`  added (2026-07-28):  p50 ${f(mP50 - dP50)} ms   p99 ${f(mP99 - dP99)} ms   ratio p50 ${(mP50 / dP50).toFixed(2)}x   (target: added p50 <= 0.5 ms, p99 <= 2 ms, no worse than the 2025 path)`);
-console.log(`  HTTP floor:          p50 ${f(pct(ht, 50))} ms (same fetch client, a handler that answers at once; part of "added")`);
+const hP50 = pct(ht, 50), hP99 = pct(ht, 99);
+console.log(`  HTTP floor:          p50 ${f(hP50)} ms   p99 ${f(hP99)} ms (same fetch client, a handler that answers at once: the part of "added" any HTTP relay pays)`);
+console.log(`  relay's own share (added less the HTTP floor): 2025-11-25 p50 ${f(rP50 - dP50 - hP50)} ms, 2026-07-28 p50 ${f(mP50 - dP50 - hP50)} ms`);
 console.log(`warm initialize + initialized + tool call, fresh session each, child running (${N_INIT} runs):`);
 console.log(`  p50 ${f(iP50)} ms   p99 ${f(iP99)} ms   (target p50 <= 5 ms)`);
-console.log(`relay: added_p50_ms=${f(rP50 - dP50)} added_p99_ms=${f(rP99 - dP99)} warm_init_call_p50_ms=${f(iP50)} direct_p50_ms=${f(dP50)} modern_added_p50_ms=${f(mP50 - dP50)} modern_added_p99_ms=${f(mP99 - dP99)}`);
+console.log(`relay: added_p50_ms=${f(rP50 - dP50)} added_p99_ms=${f(rP99 - dP99)} warm_init_call_p50_ms=${f(iP50)} direct_p50_ms=${f(dP50)} modern_added_p50_ms=${f(mP50 - dP50)} modern_added_p99_ms=${f(mP99 - dP99)} floor_p50_ms=${f(hP50)} floor_p99_ms=${f(hP99)}`);
