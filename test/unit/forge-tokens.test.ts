@@ -77,6 +77,7 @@ describe('forge tokens at rest', () => {
   it('binds the sealed box to the person: a box copied to another person does not open (AAD = person id)', async () => {
     const { store, tokens, ended } = setup([k1]);
     await tokens.save(alice, { accessToken: AT, refreshToken: RT, expiresAt: T0 + 3_600_000 });
+    expect((await tokens.current('1')).accessToken).toBe(AT); // alice's box is opened (and kept opened) first
     const row = (await store.get('1'))!;
     await store.put({ personId: '2', login: 'mallory', sealed: row.sealed, issuedAt: T0, expiresAt: row.expiresAt }, T0);
     await expect(tokens.current('2')).rejects.toThrow(ForgeGrantEndedError);
@@ -118,9 +119,10 @@ describe('forge tokens at rest', () => {
     await expect(tokens.current('1')).rejects.toThrow(ForgeGrantEndedError);
   });
 
-  it('keeps one row per person: the newest sign-in replaces the token set', async () => {
+  it('keeps one row per person: the newest sign-in replaces the token set, also right after the old one was served', async () => {
     const { store, tokens } = setup([k1]);
     await tokens.save(alice, { accessToken: AT, refreshToken: RT, expiresAt: T0 + 3_600_000 });
+    expect((await tokens.current('1')).accessToken).toBe(AT);
     await tokens.save({ ...alice, login: 'alice-renamed' }, { accessToken: `${AT}2`, refreshToken: `${RT}2`, expiresAt: T0 + 7_200_000 });
     expect(await tokens.current('1')).toEqual({ accessToken: `${AT}2`, expiresAt: T0 + 7_200_000 });
     expect(await store.get('1')).toMatchObject({ login: 'alice-renamed', version: 2 });
