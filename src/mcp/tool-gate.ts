@@ -84,6 +84,9 @@ export class ToolGate {
     const t0 = performance.now();
     const name = typeof msg.params?.name === 'string' ? msg.params.name : '';
     const args = msg.params?.arguments;
+    // Digested before the call, so a large argument's canonical JSON is garbage before the answer
+    // (often as large) arrives, not beside it.
+    const argsSha256 = digestArguments(args);
     const pp = await this.#personPolicy(person);
     let repository: string | undefined;
     if (pp.unrestricted) repository = pp.repositoryOf(name, args);
@@ -93,12 +96,12 @@ export class ToolGate {
       repository = d.repository;
       if (!d.allowed) {
         const res = refusal(msg, d.message);
-        this.#record(person, session, { at: started, tool: name, args, repository, outcome: 'refused', reason: d.reason, durationMs: performance.now() - t0, res });
+        this.#record(person, session, { at: started, tool: name, argsSha256, repository, outcome: 'refused', reason: d.reason, durationMs: performance.now() - t0, res });
         return res;
       }
     }
     const res = await link.call(session, msg);
-    this.#record(person, session, { at: started, tool: name, args, repository, outcome: outcomeOf(res), reason: undefined, durationMs: performance.now() - t0, res });
+    this.#record(person, session, { at: started, tool: name, argsSha256, repository, outcome: outcomeOf(res), reason: undefined, durationMs: performance.now() - t0, res });
     return res;
   }
 
@@ -182,7 +185,7 @@ export class ToolGate {
     return (await f.tools).get(name) ?? {};
   }
 
-  #record(person: Person, session: CallOrigin, c: { at: number; tool: string; args: unknown; repository: string | undefined; outcome: ToolCallOutcome; reason: string | undefined; durationMs: number; res: RpcMessage | undefined }): void {
+  #record(person: Person, session: CallOrigin, c: { at: number; tool: string; argsSha256: string; repository: string | undefined; outcome: ToolCallOutcome; reason: string | undefined; durationMs: number; res: RpcMessage | undefined }): void {
     const info = session.clientInfo as { name?: unknown } | undefined;
     const r: ToolCallRecord = {
       at: c.at,
@@ -193,7 +196,7 @@ export class ToolGate {
       sessionId: session instanceof Session || session instanceof LegacySession ? session.id : null,
       tool: c.tool,
       repository: c.repository ?? null,
-      argsSha256: digestArguments(c.args),
+      argsSha256: c.argsSha256,
       outcome: c.outcome,
       reason: c.reason ?? null,
       durationMs: Math.round(c.durationMs * 1000) / 1000,
@@ -229,15 +232,51 @@ function outcomeOf(res: RpcMessage | undefined): ToolCallOutcome {
 
 /**
  * Hex SHA-256 of the arguments as canonical JSON: object keys sorted by UTF-16 code units
- * (RFC 8785 §3.2.3 order), no whitespace; absent arguments digest as `{}`.
+ * (RFC 8785 §3.2.3 order), no whitespace; absent arguments digest as `{}`. The JSON is fed to the
+ * hash in pieces (up to {@link DIGEST_CHUNK} characters at a time), never built whole: a 10 MiB
+ * argument costs its own `JSON.stringify`, not a second copy of the document.
  */
 export function digestArguments(args: unknown): string {
-  return createHash('sha256').update(canonicalJson(args ?? {})).digest('hex');
+  const hash = createHash('sha256');
+  let pending = '';
+  const put = (s: string) => {
+    if (pending.length + s.length <= DIGEST_CHUNK) {
+      pending += s;
+      return;
+    }
+    if (pending) hash.update(pending);
+    pending = '';
+    if (s.length > DIGEST_CHUNK) hash.update(s);
+    else pending = s;
+  };
+  canonicalJson(args ?? {}, put);
+  if (pending) hash.update(pending);
+  return hash.digest('hex');
 }
 
-function canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  const keys = Object.keys(v).sort();
-  return `{${keys.filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+/** Characters of canonical JSON collected before they go to the hash. */
+const DIGEST_CHUNK = 64 * 1024;
+
+function canonicalJson(v: unknown, put: (s: string) => void): void {
+  if (v === null || typeof v !== 'object') return put(JSON.stringify(v) ?? 'null');
+  if (Array.isArray(v)) {
+    put('[');
+    v.forEach((x, i) => {
+      if (i > 0) put(',');
+      canonicalJson(x, put);
+    });
+    return put(']');
+  }
+  put('{');
+  let first = true;
+  for (const k of Object.keys(v).sort()) {
+    const x = (v as Record<string, unknown>)[k];
+    if (x === undefined) continue;
+    if (!first) put(',');
+    first = false;
+    put(JSON.stringify(k));
+    put(':');
+    canonicalJson(x, put);
+  }
+  put('}');
 }
