@@ -48,7 +48,7 @@ test-node24: install typecheck testbed-build node24-tools ## run everything on N
 	  status=$$?; node scripts/test-summary.mjs test-artifacts/vitest-node24.json; exit $$status
 
 demo: install testbed-build ## run the broker in front of a local Gitea; Ctrl-C stops everything
-	npx tsx scripts/demo.ts
+	node --import tsx scripts/demo.ts
 
 bench: install ## relay latency benchmark (figures as ratios against direct stdio)
 	npm run bench

@@ -20,7 +20,8 @@
  * N tokens and N children, each caller its own session; for supergateway the same N×M callers on its
  * single session and child), and a large result (a 10 MiB `echo` result: peak RSS increase of the
  * broker process, VmHWM after resetting it through /proc/<pid>/clear_refs, as a multiple of the
- * payload).
+ * payload). A tail run: BENCH_TAIL_CALLERS (4) callers of one person (one child) against as many
+ * people with one caller each and as many concurrent callers straight on one stdio child, p99 each.
  * Every figure that compares is a ratio of medians measured in the same run (the machine is shared).
  * Settings: BENCH_CALLS (2000), BENCH_CPU_CALLS (2000), BENCH_PEOPLE (20), BENCH_CALLERS (4),
  * BENCH_SAT_SECONDS (5), BENCH_SAT_ROUNDS (3), BENCH_LARGE_MIB (10), BENCH_CHILD_SANDBOX (off; the
@@ -58,6 +59,7 @@ const CALLERS = num('BENCH_CALLERS', 4);
 const SAT_SECONDS = num('BENCH_SAT_SECONDS', 5);
 const SAT_ROUNDS = num('BENCH_SAT_ROUNDS', 3);
 const LARGE_BYTES = num('BENCH_LARGE_MIB', 10) * 1024 * 1024;
+const TAIL_CALLERS = num('BENCH_TAIL_CALLERS', 4);
 const SANDBOX = process.env.BENCH_CHILD_SANDBOX ?? 'off';
 const ENTRY = process.env.BENCH_BROKER_ENTRY ?? 'tsx';
 const CPU_PROF = process.env.BENCH_CPU_PROF;
@@ -413,6 +415,27 @@ async function main(): Promise<void> {
     sat.push({ b: x, s });
   }
 
+  // The tail of callers sharing one child: TAIL_CALLERS callers of one person (one child), the
+  // same number of people with one caller each (one child each), and as many concurrent callers
+  // straight on one stdio child, no broker. Where one person's callers queue shows in which of the
+  // three has the long tail.
+  const tailN = Math.min(TAIL_CALLERS, PEOPLE);
+  const tailPaths: { name: string; callers: ((i: number) => Promise<void>)[] }[] = [
+    { name: `broker, 1 person x ${tailN} callers (one child)`, callers: [] },
+    { name: `broker, ${tailN} people x 1 caller (${tailN} children)`, callers: [] },
+    { name: `direct stdio, ${tailN} concurrent callers on one child`, callers: Array.from({ length: tailN }, () => d.call) },
+  ];
+  for (let m = 0; m < tailN; m++) tailPaths[0]!.callers.push(await b.session(0));
+  for (let p = 0; p < tailN; p++) tailPaths[1]!.callers.push(await b.session(p));
+  const tail: Awaited<ReturnType<typeof saturate>>[][] = tailPaths.map(() => []);
+  for (let r = 0; r < SAT_ROUNDS; r++) {
+    progress(`tail: round ${r + 1} of ${SAT_ROUNDS}`);
+    for (let k = 0; k < tailPaths.length; k++) {
+      const j = (r + k) % tailPaths.length; // rotate which runs first
+      tail[j]!.push(await saturate(tailPaths[j]!.callers, SAT_SECONDS));
+    }
+  }
+
   // Large result: one `echo` of LARGE_BYTES through the broker (2025-11-25 session). Supergateway is
   // left out: its express body parser refuses a request body over 100 KB (HTTP 413).
   // The message is LARGE_BYTES less 1 KiB: the child (server-everything on SDK 1.x) drops any stdio
@@ -455,6 +478,8 @@ async function main(): Promise<void> {
     console.log(`  round ${r + 1}: broker ${f(s.b.rate, 0)} calls/s p50 ${f(s.b.p50, 1)} ms p99 ${f(s.b.p99, 1)} ms   supergateway ${f(s.s.rate, 0)} calls/s p50 ${f(s.s.p50, 1)} ms p99 ${f(s.s.p99, 1)} ms`);
   }
   console.log(`  median ratios broker/supergateway: calls/s ${f(satRate, 2)}x   p99 ${f(satP99, 2)}x (target <= 1)`);
+  console.log(`tail: ${tailN} callers, ${SAT_SECONDS} s per run, median of ${SAT_ROUNDS} rounds:`);
+  tailPaths.forEach((t, j) => console.log(`  ${t.name.padEnd(52)} ${median(tail[j]!.map((x) => x.rate)).toFixed(0)} calls/s   p50 ${f(median(tail[j]!.map((x) => x.p50)))} ms   p99 ${f(median(tail[j]!.map((x) => x.p99)))} ms`));
   console.log(`large result: echo of ${LARGE_BYTES / 1048576} MiB less 1 KiB (request and result each carry it; the child drops stdio lines over 10 MiB), 3 runs:`);
   for (const l of large) console.log(`  direct ${f(l.direct, 1)} ms   broker ${f(l.broker, 1)} ms (peak RSS +${f(l.rssB / 1048576, 1)} MiB)`);
   console.log(`  (supergateway ${SG_VERSION} not measured: its body parser refuses a request over 100 KB with HTTP 413)`);
@@ -465,6 +490,7 @@ async function main(): Promise<void> {
     ` broker_vs_floor_added_p50=${f(added50[2]! / added50[1]!, 2)} broker_vs_sg_added_p50=${f(added50[2]! / added50[4]!, 2)}` +
     ` cpu_ms_per_call=${f(cpu25)} modern_cpu_ms_per_call=${f(cpu26)} sg_cpu_ms_per_call=${f(cpuSg)} floor_cpu_ms_per_call=${f(cpuFloor)}` +
     ` sat_people=${PEOPLE} sat_callers=${CALLERS} sat_rate_ratio=${f(satRate, 2)} sat_p99_ratio=${f(satP99, 2)}` +
+    ` tail_one_child_p99_ms=${f(median(tail[0]!.map((x) => x.p99)))} tail_children_p99_ms=${f(median(tail[1]!.map((x) => x.p99)))} tail_direct_p99_ms=${f(median(tail[2]!.map((x) => x.p99)))}` +
     ` large_rss_x=${f(largeRssX, 2)} large_time_x=${f(largeTimeX, 2)}`,
   );
 }

@@ -46,7 +46,10 @@ describe('make demo', () => {
 
   it('prints the MCP URL and a user; alice signs in from another process and calls tools; Ctrl-C leaves nothing running', async () => {
     const port = await freePort();
-    demo = spawn(tsx, [join(repoRoot, 'scripts/demo.ts')], { cwd: repoRoot, env: { ...process.env, DEMO_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // As the Makefile runs it: node with tsx's loader, not the tsx CLI. The CLI relays SIGINT to its
+    // child and SIGKILLs the child unless it acknowledges within 30 ms (tsx's relaySignals), which
+    // on a loaded machine killed the demo before its clean-up and left Gitea running.
+    demo = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/demo.ts')], { cwd: repoRoot, env: { ...process.env, DEMO_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     demo.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     demo.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -63,7 +63,9 @@ describe('a sandboxed child', () => {
 
   it('keeps the environment (the token) out of bwrap\'s argv and environ: only the child holds it', async () => {
     const marker = `sbx-env-${randomBytes(6).toString('hex')}`;
-    const { child } = await inSandbox('echo "{}"; exec sleep 60', marker);
+    // The shell answers, then waits on its stdin: no exec after the answer, whose moment of
+    // replacing the process image makes /proc/<pid>/environ unreadable to the scan below.
+    const { child } = await inSandbox('echo "{}"; read -r line', marker);
     expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).not.toContain(marker);
     expect(readFileSync(`/proc/${child.pid}/environ`, 'utf8')).not.toContain(marker);
     expect(processesWithEnv(marker)).toHaveLength(1); // the sh inside, not bwrap nor its init
