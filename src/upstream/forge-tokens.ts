@@ -38,7 +38,7 @@ export const REFRESH_RETRY_DELAYS_MS: readonly number[] = [200, 1000];
 export const REFRESH_LEASE_MS = 90_000;
 /** How often a process waiting for another one's refresh looks at the row again, ms. */
 export const REFRESH_LEASE_POLL_MS = 50;
-/** Opened forge token boxes kept in memory (people calling at once); beyond it the oldest goes. */
+/** People whose last opened forge token box is kept in memory; beyond it the oldest goes. */
 export const OPENED_MAX = 1024;
 
 /**
@@ -95,20 +95,21 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
   const seal = (personId: string, t: TokenPair) => sealer.seal(JSON.stringify(t), personId);
 
   /**
-   * Boxes opened recently, by person id and box (at most {@link OPENED_MAX}, oldest dropped
-   * first). Every call's bearer check reads the row from the store; only the AES-GCM open of an
-   * unchanged box is saved (about 0.05 ms a call). A box is sealed with a fresh IV each time, so a
-   * changed row (refresh, new sign-in, re-seal) is a miss; a deleted row is never read, so its
-   * entry is never used again. Boxes under an older key are not kept (they are re-sealed).
+   * The box last opened for each person, with what it holds (at most {@link OPENED_MAX} people,
+   * oldest dropped first). Every call's bearer check reads the row from the store; only the
+   * AES-GCM open of an unchanged box is saved (about 0.05 ms a call). A box is sealed with a fresh
+   * IV each time, so a changed row (refresh, new sign-in, re-seal) is a miss and replaces the
+   * entry: a person's superseded tokens do not stay in memory. Ending or forgetting a grant drops
+   * the entry. Boxes under an older key are not kept (they are re-sealed).
    */
-  const opened = new Map<string, Readonly<TokenPair>>();
+  const opened = new Map<string, { sealed: string; pair: Readonly<TokenPair> }>();
 
   /** Opens a row, re-sealing it under the newest key when an older key sealed it (rotation). */
   async function open(row: ForgeTokenRow): Promise<TokenPair> {
-    const key = `${row.personId}\n${row.sealed}`;
-    const hit = opened.get(key);
-    if (hit) return hit;
+    const hit = opened.get(row.personId);
+    if (hit?.sealed === row.sealed) return hit.pair;
     const pair = Object.freeze(JSON.parse(sealer.open(row.sealed, row.personId)) as TokenPair);
+    opened.delete(row.personId);
     if (sealer.isStale(row.sealed)) {
       if (await store.resealIfVersion(row.personId, row.version, seal(row.personId, pair))) {
         log.info({ personId: row.personId }, 'forge tokens re-sealed with the newest encryption key');
@@ -116,13 +117,14 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
       return pair;
     }
     if (opened.size >= OPENED_MAX) opened.delete(opened.keys().next().value!);
-    opened.set(key, pair);
+    opened.set(row.personId, { sealed: row.sealed, pair });
     return pair;
   }
 
   /** Deletes the row (unless a newer sign-in replaced it), audits, and tells the listeners. */
   async function endGrant(row: ForgeTokenRow, reason: string): Promise<void> {
     if (!(await store.deleteIfVersion(row.personId, row.version))) return;
+    opened.delete(row.personId);
     refreshes?.inc({ outcome: 'grant_ended' });
     audit('forge.grant_ended', { personId: row.personId, login: row.login, reason });
     log.info({ personId: row.personId, login: row.login, reason }, 'forge grant ended');
@@ -330,6 +332,7 @@ export function createForgeTokens(deps: ForgeTokensDeps): ForgeTokens {
 
     async forget(personId) {
       await store.delete(personId);
+      opened.delete(personId);
     },
 
     onGrantEnded(listener) {
