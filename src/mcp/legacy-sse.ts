@@ -19,13 +19,12 @@
  */
 import type { Config } from '../config.js';
 import type { Principal } from '../lib/principal.js';
-import { readBodyText } from '../lib/request-body.js';
 import type { Audit } from '../ops/audit.js';
 import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
 import { LegacySession } from './legacy-session.js';
 import type { Person } from './person.js';
-import { RPC, httpRpcError, type RpcMessage } from './protocol.js';
+import { RPC, httpRpcError, readRpcBody, type RpcMessage } from './protocol.js';
 import type { LiveSession } from './relay.js';
 
 export interface LegacySseDeps {
@@ -123,15 +122,9 @@ export class LegacySse {
     }
     const type = req.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
     if (type !== 'application/json') return httpRpcError(415, RPC.INVALID_REQUEST, 'Unsupported Media Type: Content-Type must be application/json');
-    const body = await readBodyText(req, config.mcp.maxBodyBytes).catch(() => undefined);
-    if (!body) return httpRpcError(400, RPC.PARSE_ERROR, 'Parse error: the request body could not be read');
-    if (body.tooLarge) return httpRpcError(413, RPC.INVALID_REQUEST, `request body larger than ${config.mcp.maxBodyBytes} bytes (FJMCP_MAX_BODY_BYTES)`);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.text);
-    } catch {
-      return httpRpcError(400, RPC.PARSE_ERROR, 'Parse error: Invalid JSON');
-    }
+    const body = await readRpcBody(req, config.mcp.maxBodyBytes);
+    if (body instanceof Response) return body;
+    const parsed = body.parsed;
     // 2024-11-05 still has JSON-RPC batches; all of the batch is checked before any of it runs.
     const msgs = Array.isArray(parsed) ? parsed : [parsed];
     if (msgs.length === 0 || !msgs.every(isMessage)) return httpRpcError(400, RPC.INVALID_REQUEST, 'Invalid Request: not a JSON-RPC 2.0 message');

@@ -4,6 +4,7 @@
  * streamable HTTP front serves, version negotiation, error codes and message shapes.
  * @see MCP 2025-11-25 basic/lifecycle §version-negotiation, basic/transports §streamable-http
  */
+import { readBodyText } from '../lib/request-body.js';
 
 /** Revisions the front serves with sessions (newest first). 2026-07-28 is a front-end addition. */
 export const FRONT_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26'] as const;
@@ -53,6 +54,22 @@ export function httpRpcError(status: number, code: number, message: string, head
     status,
     headers: { 'content-type': 'application/json', ...headers },
   });
+}
+
+/**
+ * Reads and parses a JSON-RPC POST body of at most `maxBytes` (FJMCP_MAX_BODY_BYTES), for `/mcp`
+ * and the legacy messages endpoint. @returns the parsed value, or the HTTP error to send: 400
+ * -32700 when the body cannot be read or is not JSON, 413 when it is larger than `maxBytes`.
+ */
+export async function readRpcBody(req: Request, maxBytes: number): Promise<{ parsed: unknown } | Response> {
+  const body = await readBodyText(req, maxBytes).catch(() => undefined);
+  if (!body) return httpRpcError(400, RPC.PARSE_ERROR, 'Parse error: the request body could not be read');
+  if (body.tooLarge) return httpRpcError(413, RPC.INVALID_REQUEST, `request body larger than ${maxBytes} bytes (FJMCP_MAX_BODY_BYTES)`);
+  try {
+    return { parsed: JSON.parse(body.text) };
+  } catch {
+    return httpRpcError(400, RPC.PARSE_ERROR, 'Parse error: Invalid JSON');
+  }
 }
 
 /** Capability a server→client request needs from the session it is routed to. */

@@ -7,7 +7,6 @@
 import type { Config } from '../config.js';
 import { ChildPool } from '../child/child-pool.js';
 import type { Principal } from '../lib/principal.js';
-import { readBodyText } from '../lib/request-body.js';
 import type { Audit } from '../ops/audit.js';
 import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -16,7 +15,7 @@ import { Listen } from './listen.js';
 import { classify, discoverResult, isRemovedMethod, rpcErrorResponse, stripEnvelope, type ModernRequest } from './modern.js';
 import { ModernCall } from './modern-call.js';
 import { Person, type PersonEnv } from './person.js';
-import { ACCEPTED_HEADER_VERSIONS, RPC, httpRpcError } from './protocol.js';
+import { ACCEPTED_HEADER_VERSIONS, RPC, httpRpcError, readRpcBody } from './protocol.js';
 import { Session, type SessionHooks } from './session.js';
 import { createSessionIdMinter } from './session-id.js';
 import type { ToolGate } from './tool-gate.js';
@@ -228,14 +227,9 @@ export function createRelay(deps: RelayDeps): Relay {
     const sid = req.headers.get('mcp-session-id');
     let parsed: unknown;
     if (req.method === 'POST') {
-      const body = await readBodyText(req, config.mcp.maxBodyBytes).catch(() => undefined);
-      if (!body) return httpRpcError(400, RPC.PARSE_ERROR, 'Parse error: the request body could not be read');
-      if (body.tooLarge) return httpRpcError(413, RPC.INVALID_REQUEST, `request body larger than ${config.mcp.maxBodyBytes} bytes (FJMCP_MAX_BODY_BYTES)`);
-      try {
-        parsed = JSON.parse(body.text);
-      } catch {
-        return httpRpcError(400, RPC.PARSE_ERROR, 'Parse error: Invalid JSON');
-      }
+      const body = await readRpcBody(req, config.mcp.maxBodyBytes);
+      if (body instanceof Response) return body;
+      parsed = body.parsed;
       const inbound = classify(req, parsed);
       if (inbound.kind === 'reject') return inbound.response;
       if (inbound.kind === 'notification') return new Response(null, { status: 202 });

@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { jsonByteLength } from '../lib/json-size.js';
 import type { Principal } from '../lib/principal.js';
+import { readBodyText } from '../lib/request-body.js';
 import type { ToolAudit } from '../ops/tool-audit.js';
 import type { Counter } from 'prom-client';
 import { rateLimitRefusals, type Metrics } from '../ops/metrics.js';
@@ -139,9 +140,9 @@ export class ToolGate {
   async #auditRateLimited(req: Request, principal: Principal, at: number): Promise<void> {
     let msgs: unknown[] = [];
     try {
-      const text = await req.text();
-      if (text.length <= this.deps.maxBodyBytes) {
-        const parsed: unknown = JSON.parse(text);
+      const body = await readBodyText(req, this.deps.maxBodyBytes);
+      if (!body.tooLarge) {
+        const parsed: unknown = JSON.parse(body.text);
         msgs = Array.isArray(parsed) ? parsed : [parsed];
       }
     } catch {
