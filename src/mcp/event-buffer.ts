@@ -1,10 +1,11 @@
 /**
  * @module mcp/event-buffer
- * One session's SSE replay buffer: the `EventStore` of the SDK transport, so a 2025-era client
+ * One session's SSE replay buffer, so a 2025-era client
  * whose stream dropped reconnects with `GET` + `Last-Event-ID` and receives what it missed — the
  * result of a long call included — instead of losing it.
  *
- * Bounded by bytes (`FJMCP_SSE_REPLAY_BYTES` per session, UTF-8 bytes of the JSON text): the oldest events go
+ * Events are kept as the JSON text that was written (serialised once, for the stream and the
+ * buffer alike). Bounded by bytes (`FJMCP_SSE_REPLAY_BYTES` per session, UTF-8 bytes of the JSON text): the oldest events go
  * first. A resume whose missed events were already dropped is refused with an error (never a
  * silent partial replay), so the client knows to re-issue the request.
  *
@@ -15,8 +16,9 @@
  *   replay only the disconnected stream's messages)
  */
 import { randomBytes } from 'node:crypto';
-import type { EventId, EventStore, JSONRPCMessage, StreamId } from '@modelcontextprotocol/server';
-import { jsonByteLength } from '../lib/json-size.js';
+
+export type EventId = string;
+export type StreamId = string;
 
 /** Why a resume cannot be served whole: the id is not this buffer's, or its events were dropped. */
 export type ResumeGap = { kind: 'unknown' | 'dropped'; message: string };
@@ -25,16 +27,15 @@ interface Stored {
   id: EventId;
   seq: number;
   streamId: StreamId;
-  message: JSONRPCMessage;
+  /** The event's data: a JSON-RPC message's text, or '' for a priming event. */
+  data: string;
   bytes: number;
 }
 
 /** How many streams' "events were dropped after n" marks are kept (oldest forgotten first). */
 const LOST_MARKS_MAX = 1024;
 
-export class ResumeGapError extends Error {}
-
-export class EventBuffer implements EventStore {
+export class EventBuffer {
   #seq = 0;
   #bytes = 0;
   readonly #epoch = randomBytes(6).toString('base64url');
@@ -50,12 +51,12 @@ export class EventBuffer implements EventStore {
     return this.#bytes;
   }
 
-  async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
+  /** Keeps one event of `streamId` (`data` '' for a priming event) and returns its id. */
+  store(streamId: StreamId, data: string): EventId {
     const seq = ++this.#seq;
     const id = `${streamId}.${seq}.${this.#epoch}`;
-    // Measured, not serialised: the transport serialises the message once more to write it.
-    const bytes = jsonByteLength(message);
-    this.#events.push({ id, seq, streamId, message, bytes });
+    const bytes = Buffer.byteLength(data);
+    this.#events.push({ id, seq, streamId, data, bytes });
     this.#bytes += bytes;
     while (this.#bytes > this.maxBytes && this.#events.length > 0) {
       const old = this.#events.shift()!;
@@ -67,7 +68,8 @@ export class EventBuffer implements EventStore {
     return id;
   }
 
-  async getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {
+  /** The stream an id of this buffer belongs to; undefined for any other id. */
+  streamOf(eventId: EventId): StreamId | undefined {
     return this.#parse(eventId)?.streamId;
   }
 
@@ -82,17 +84,13 @@ export class EventBuffer implements EventStore {
   }
 
   /**
-   * Sends the stream's events after `lastEventId`, oldest first; returns the stream id.
-   * @throws ResumeGapError when {@link gap} names a reason.
+   * The events of `lastEventId`'s stream sent after it, oldest first (priming events left out:
+   * they carry only an id). Call {@link gap} first: this returns what is kept, whole or not.
    */
-  async replayEventsAfter(lastEventId: EventId, { send }: { send: (eventId: EventId, message: JSONRPCMessage) => Promise<void> }): Promise<StreamId> {
-    const gap = this.gap(lastEventId);
-    if (gap) throw new ResumeGapError(gap.message);
-    const last = this.#parse(lastEventId)!;
-    // Priming events are stored as `{}`: they carry only an id, nothing to replay.
-    const due = this.#events.filter((e) => e.streamId === last.streamId && e.seq > last.seq && Object.keys(e.message).length > 0);
-    for (const e of due) await send(e.id, e.message);
-    return last.streamId;
+  after(lastEventId: EventId): { id: EventId; data: string }[] {
+    const last = this.#parse(lastEventId);
+    if (!last) return [];
+    return this.#events.filter((e) => e.streamId === last.streamId && e.seq > last.seq && e.data !== '').map(({ id, data }) => ({ id, data }));
   }
 
   /** Stream and sequence number of one of this buffer's ids; undefined for any other id. */

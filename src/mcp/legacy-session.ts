@@ -29,8 +29,6 @@ export class LegacySession implements Downstream {
   /** The broker-side OAuth client id of the access token that opened the stream or last POSTed (audit). */
   oauthClientId: string | undefined;
   protocolVersion = LEGACY_PROTOCOL_VERSION;
-  /** Never: a legacy session cannot outlive its stream, so it is never re-attached. */
-  readonly reattaching = false;
   /** Everything the broker sends goes on the one stream, so requests from the child may come here at any time. */
   readonly hasGetStream = true;
   readonly subscriptions = new Set<string>();

@@ -16,7 +16,6 @@ import type { ModernCall } from './modern-call.js';
 import { RPC, isRequest, isResponse, negotiateVersion, rpcError, type RpcMessage } from './protocol.js';
 import { Session } from './session.js';
 import type { ToolGate } from './tool-gate.js';
-import { PACKAGE } from '../version.js';
 
 /** Restart backoff after a crash: none for the first, then doubling from 500 ms up to 30 s. */
 export const RESTART_BACKOFF_MIN_MS = 500;
@@ -155,9 +154,6 @@ export class Person {
     const params = msg.params ?? {};
     const version = session instanceof LegacySession ? session.negotiate(params.protocolVersion) : negotiateVersion(params.protocolVersion);
     session.protocolVersion = version;
-    if (session.reattaching) {
-      return session.deliver({ jsonrpc: '2.0', id: msg.id!, result: { protocolVersion: version, capabilities: {}, serverInfo: { name: 'fjmcp-broker', version: PACKAGE.version } } });
-    }
     session.capabilities = (params.capabilities as Record<string, unknown>) ?? {};
     session.clientInfo = params.clientInfo;
     try {

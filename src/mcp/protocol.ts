@@ -79,3 +79,43 @@ export function capabilityFor(method: string): string | undefined {
   if (method === 'roots/list') return 'roots';
   return undefined;
 }
+
+/** Most messages in one JSON-RPC batch (the SDK transport's bound, kept for the same clients). */
+export const MAX_BATCH_MESSAGES = 100;
+
+const isId = (v: unknown): boolean => typeof v === 'string' || Number.isSafeInteger(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const only = (r: Record<string, unknown>, keys: ReadonlySet<string>): boolean => Object.keys(r).every((k) => keys.has(k));
+const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
+const RESULT_KEYS = new Set(['jsonrpc', 'id', 'result']);
+const ERROR_KEYS = new Set(['jsonrpc', 'id', 'error']);
+
+/**
+ * True for one JSON-RPC 2.0 message as MCP defines them: a request (string or integer id), a
+ * notification, a result response (object result) or an error response (integer code, string
+ * message); no other top-level members, params an object with an object `_meta` if any. The same
+ * set the MCP SDK's `JSONRPCMessageSchema` accepts, checked without building a copy.
+ * @see MCP 2025-11-25 basic §messages; JSON-RPC 2.0 §4, §5
+ */
+export function isRpcMessage(m: unknown): m is RpcMessage {
+  if (!isObject(m) || m.jsonrpc !== '2.0') return false;
+  if (typeof m.method === 'string') {
+    if (!only(m, REQUEST_KEYS) || (m.id !== undefined && !isId(m.id))) return false;
+    if (m.params === undefined) return true;
+    if (!isObject(m.params)) return false;
+    const meta = m.params._meta;
+    if (meta === undefined) return true;
+    return isObject(meta) && (meta.progressToken === undefined || isId(meta.progressToken));
+  }
+  if ('result' in m) return only(m, RESULT_KEYS) && isId(m.id) && isObject(m.result);
+  if ('error' in m) {
+    const e = m.error;
+    return only(m, ERROR_KEYS) && (m.id === undefined || isId(m.id)) && isObject(e) && Number.isSafeInteger(e.code) && typeof e.message === 'string';
+  }
+  return false;
+}
+
+/** True when a `Content-Type` value's media type is `application/json` (parameters ignored). */
+export function isJsonContentType(header: string | null): boolean {
+  return header?.split(';')[0]?.trim().toLowerCase() === 'application/json';
+}

@@ -184,7 +184,7 @@ export function createRelay(deps: RelayDeps): Relay {
       if (!victim) return httpRpcError(429, RPC.SERVER_UNAVAILABLE, `too many open MCP sessions (${config.mcp.maxSessionsPerPerson}, FJMCP_MAX_SESSIONS_PER_PERSON); close one first`);
       void victim.close();
     }
-    const s = new Session(id, person, hooks(person), log, config.mcp.maxBodyBytes, config.mcp.sseReplayBytes);
+    const s = new Session(id, person, hooks(person), log, config.mcp.sseReplayBytes);
     sessions.set(id, s);
     owners.set(id, { clientId: p.clientId, grantId: p.grantId, openedAt: Date.now() });
     person.sessions.add(s);
@@ -205,7 +205,7 @@ export function createRelay(deps: RelayDeps): Relay {
     if (header && !ACCEPTED_HEADER_VERSIONS.includes(header)) return httpRpcError(400, -32000, `Bad Request: Unsupported protocol version: ${header}`);
     const s = newSession(person, id, p);
     if (s instanceof Response) return s;
-    await s.reattach(header ?? '2025-03-26', ids.capabilities(id));
+    s.reattach(header ?? '2025-03-26', ids.capabilities(id));
     log.info({ person: person.personId, session: id }, 'unknown session id of this person re-attached');
     return s;
   }
@@ -240,8 +240,11 @@ export function createRelay(deps: RelayDeps): Relay {
       if (init) {
         const caps = init.params?.capabilities;
         const s = newSession(person, ids.mint(person.personId, caps && typeof caps === 'object' ? caps as Record<string, unknown> : {}), principal);
-        if (!(s instanceof Response)) s.oauthClientId = principal.clientId;
-        return s instanceof Response ? s : s.handle(req, parsed);
+        if (s instanceof Response) return s;
+        s.oauthClientId = principal.clientId;
+        const res = await s.handle(req, parsed);
+        if (res.status >= 400) void s.close(); // a refused initialize leaves no session behind
+        return res;
       }
     } else if (req.method !== 'GET' && req.method !== 'DELETE') {
       return httpRpcError(405, RPC.INVALID_REQUEST, 'Method not allowed', { allow: 'GET, POST, DELETE' });

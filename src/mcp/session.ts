@@ -1,20 +1,36 @@
 /**
  * @module mcp/session
- * One downstream MCP session: a v2 SDK `WebStandardStreamableHTTPServerTransport` (POST with SSE
- * replies, the GET stream, DELETE, `MCP-Protocol-Version` and `Accept`/`Content-Type` checks,
- * body cap, keepalive comments) plus what the client declared. Every message the client sends
- * goes to {@link Person.receive}; routing state lives in the person's child links, not here.
+ * One downstream MCP session of the streamable HTTP transport (2025-03-26, 2025-06-18,
+ * 2025-11-25), served by the broker itself: POST with SSE or JSON replies, the GET stream,
+ * DELETE, the `Accept`, `Content-Type`, `Mcp-Session-Id` and `MCP-Protocol-Version` checks, event
+ * ids and `Last-Event-ID` resumption, plus what the client declared. Every message the client
+ * sends goes to {@link Person.receive}; routing to the child lives in the person's child links.
+ *
+ * Written here rather than taken from the SDK's `WebStandardStreamableHTTPServerTransport`
+ * because that transport validated every message again with zod, copied each SSE stream through a
+ * second web stream (the bounds and the first byte had to be added around it), serialised each
+ * message once for its event store and once for the wire, and needed a synthetic `initialize` to
+ * re-attach a session: about a third of the relay's CPU per call (docs/relay.md §Profile). The
+ * status codes and JSON-RPC errors are the ones it answered, so clients see no difference.
+ * @see MCP 2025-11-25 basic/transports §streamable-http
  */
-import { WebStandardStreamableHTTPServerTransport, type JSONRPCMessage } from '@modelcontextprotocol/server';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../ops/log.js';
 import type { Downstream } from './child-link.js';
-import { EventBuffer } from './event-buffer.js';
+import { EventBuffer, type StreamId } from './event-buffer.js';
 import type { Person } from './person.js';
-import { ACCEPTED_HEADER_VERSIONS, RPC, httpRpcError, isResponse, rpcError, type Id, type RpcMessage } from './protocol.js';
-import { guardSse } from './sse-guard.js';
+import {
+  ACCEPTED_HEADER_VERSIONS, MAX_BATCH_MESSAGES, RPC, httpRpcError, isJsonContentType, isRequest, isResponse, isRpcMessage,
+  negotiateVersion, rpcError, type Id, type RpcMessage,
+} from './protocol.js';
+import { SseWriter } from './sse-writer.js';
 
-/** Interval of SSE keepalive comments in ms (proxies cut idle streams after 100–300 s). */
-export const SSE_KEEPALIVE_MS = 15_000;
+export { SSE_KEEPALIVE_MS } from './sse-writer.js';
+
+/** The stream id of the session's GET stream (events unrelated to a request). */
+const GET_STREAM: StreamId = '_GET_stream';
+/** The revision a request without `MCP-Protocol-Version` is taken to speak (2025-06-18 §protocol-version-header). */
+const DEFAULT_HEADER_VERSION = '2025-03-26';
 
 /**
  * Requests answered with `application/json` instead of an SSE stream (MCP 2025-11-25
@@ -37,6 +53,9 @@ function acceptsJson(req: Request): boolean {
   return !accept || /(^|,)\s*(application\/json|application\/\*|\*\/\*)\s*(;|,|$)/i.test(accept);
 }
 
+/** Priming events (an id, empty data) are understood from 2025-11-25 on (basic/transports §resumability). */
+const primes = (version: unknown): boolean => typeof version === 'string' && ACCEPTED_HEADER_VERSIONS.includes(version) && version >= '2025-11-25';
+
 /** What the session registry (the relay) learns from a session. */
 export interface SessionHooks {
   onClosed(session: Session): void;
@@ -49,17 +68,21 @@ export class Session implements Downstream {
   clientInfo: unknown;
   /** The broker-side OAuth client id of the access token that opened or last used the session (audit). */
   oauthClientId: string | undefined;
-  protocolVersion = '2025-03-26';
+  protocolVersion = DEFAULT_HEADER_VERSION;
   lastActivity = Date.now();
   openStreams = 0;
-  /** True while a re-attached session's synthetic handshake runs (answered without the child). */
-  reattaching = false;
   closed = false;
   /** The client ended the session with DELETE: its id must not be re-attached (404 from now on). */
   terminatedByClient = false;
   readonly subscriptions = new Set<string>();
-  #getStreams = 0;
-  readonly #transport: WebStandardStreamableHTTPServerTransport;
+  /** An `initialize` was accepted on this session (or it was re-attached). */
+  #initialized = false;
+  /** The connection currently carrying each stream: a POST's reply stream, the GET stream, or a resumed one. */
+  readonly #streams = new Map<StreamId, SseWriter>();
+  /** Requests awaiting their response, by client id: the stream their response belongs to. */
+  readonly #pending = new Map<Id, StreamId>();
+  /** How many requests of each POST's stream still await a response (the stream ends after the last). */
+  readonly #awaiting = new Map<StreamId, number>();
   /** What was sent on this session's SSE streams, for `Last-Event-ID` resumption; none when the bound is 0. */
   readonly #replay: EventBuffer | undefined;
   /** Requests answered as JSON ({@link JSON_ANSWERED_METHODS}) still waiting for their response, by client id. */
@@ -71,82 +94,152 @@ export class Session implements Downstream {
     readonly person: Person,
     private readonly hooks: SessionHooks,
     private readonly log: Logger,
-    maxBodyBytes: number,
     replayBytes = 0,
   ) {
+    // With a replay buffer every SSE event carries an id (and 2025-11-25 clients get a priming
+    // event), so a client whose stream dropped resumes with GET + Last-Event-ID.
     this.#replay = replayBytes > 0 ? new EventBuffer(replayBytes) : undefined;
-    this.#transport = new WebStandardStreamableHTTPServerTransport({
-      // With an event store every SSE event carries an id (and 2025-11-25 clients get a priming
-      // event), so a client whose stream dropped resumes with GET + Last-Event-ID.
-      ...(this.#replay ? { eventStore: this.#replay } : {}),
-      sessionIdGenerator: () => id,
-      onsessionclosed: () => {
-        this.terminatedByClient = true;
-        this.#closed();
-      },
-      supportedProtocolVersions: ACCEPTED_HEADER_VERSIONS,
-      keepAliveMs: SSE_KEEPALIVE_MS,
-      maxRequestBodySize: maxBodyBytes,
-    });
-    this.#transport.onmessage = (m: JSONRPCMessage) => person.receive(this, m as unknown as RpcMessage);
-    // The SDK reports benign 4xx (406, 409, 404) here; never fatal (supergateway #126).
-    this.#transport.onerror = (err: Error) => log.debug({ session: id, err: err.message }, 'mcp transport');
   }
 
   get hasGetStream(): boolean {
-    return this.#getStreams > 0;
+    return this.#streams.has(GET_STREAM);
   }
 
   get personId(): string {
     return this.person.personId;
   }
 
-  /** Serves one HTTP request of this session; SSE bodies are guarded (first byte, bounds). */
+  /**
+   * Serves one POST, GET or DELETE of this session. `parsedBody` is the POST's JSON (read and
+   * size-checked by the relay). Errors are JSON-RPC error bodies with the transport's status codes:
+   * 400 (not JSON-RPC, bad batch, missing session id, unsupported `MCP-Protocol-Version`, cannot
+   * resume), 404 (session closed), 406 (`Accept`), 415 (`Content-Type`).
+   */
   async handle(req: Request, parsedBody?: unknown): Promise<Response> {
     this.lastActivity = Date.now();
-    const isGet = req.method === 'GET';
-    // A new GET stream replaces the old one instead of the SDK's 409, which makes some clients
-    // drop the session (kaeawc/auto-mobile#1942): the old one is often a dead connection.
-    const lastEventId = isGet ? req.headers.get('last-event-id') : null;
-    // Checked here, not left to the SDK, which answers any replay failure with a bare 500.
-    const gap = lastEventId === null ? undefined : this.#replay ? this.#replay.gap(lastEventId) : { kind: 'unknown' as const, message: '' };
-    if (gap?.kind === 'dropped') return httpRpcError(400, -32000, `Bad Request: cannot resume: ${gap.message}`);
-    if (gap?.kind === 'unknown') {
-      // An id this session never sent: minted before a restart, on another replica, or with
-      // resuming off. Nothing can be replayed; the client gets a fresh GET stream rather than an
-      // error, so it keeps its channel for notifications (what the broker did before it kept events).
-      const headers = new Headers(req.headers);
-      headers.delete('last-event-id');
-      req = new Request(req, { headers });
-    }
-    if ((isGet && lastEventId === null) || gap?.kind === 'unknown') {
-      if (this.#getStreams > 0) this.#transport.closeStandaloneSSEStream();
-    }
-    const json = this.#jsonAnswerable(req, parsedBody);
+    if (this.closed) return httpRpcError(404, RPC.SESSION_NOT_FOUND, 'Session not found');
+    if (req.method === 'POST') return this.#post(req, parsedBody);
+    if (req.method === 'GET') return this.#get(req);
+    const refused = this.#check(req);
+    if (refused) return refused;
+    this.terminatedByClient = true;
+    await this.close();
+    return new Response(null, { status: 200 });
+  }
+
+  #post(req: Request, body: unknown): Response | Promise<Response> {
+    const json = this.#jsonAnswerable(req, body);
     if (json) return this.#answerAsJson(req, json);
-    const res = await this.#transport.handleRequest(req, parsedBody === undefined ? undefined : { parsedBody });
-    return guardSse(res, req.signal, () => {
-      this.openStreams++;
-      if (isGet) this.#getStreams++;
-      this.hooks.streamOpened(this);
-    }, () => {
-      this.openStreams--;
-      if (isGet) this.#getStreams--;
-      this.hooks.streamClosed(this);
-    });
+    const accept = req.headers.get('accept');
+    if (!accept?.includes('application/json') || !accept.includes('text/event-stream')) {
+      return httpRpcError(406, -32000, 'Not Acceptable: Client must accept both application/json and text/event-stream');
+    }
+    if (!isJsonContentType(req.headers.get('content-type'))) return httpRpcError(415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
+    if (Array.isArray(body) && body.length > MAX_BATCH_MESSAGES) return httpRpcError(400, RPC.INVALID_REQUEST, `Invalid Request: Batch must not exceed ${MAX_BATCH_MESSAGES} messages`);
+    const msgs: unknown[] = Array.isArray(body) ? body : [body];
+    if (!msgs.every(isRpcMessage)) return httpRpcError(400, RPC.PARSE_ERROR, 'Parse error: Invalid JSON-RPC message');
+    const init = (msgs as RpcMessage[]).find((m) => m.method === 'initialize' && isRequest(m));
+    if (init) {
+      if (this.#initialized) return httpRpcError(400, RPC.INVALID_REQUEST, 'Invalid Request: Server already initialized');
+      if (msgs.length > 1) return httpRpcError(400, RPC.INVALID_REQUEST, 'Invalid Request: Only one initialization request is allowed');
+      this.#initialized = true;
+    } else {
+      const refused = this.#check(req);
+      if (refused) return refused;
+    }
+    const requests = (msgs as RpcMessage[]).filter(isRequest);
+    if (requests.length === 0) {
+      for (const m of msgs as RpcMessage[]) this.person.receive(this, m);
+      return new Response(null, { status: 202 });
+    }
+    const streamId = randomUUID();
+    const sse = this.#open(req.signal, streamId);
+    for (const m of requests) this.#pending.set(m.id!, streamId);
+    this.#awaiting.set(streamId, requests.length);
+    const version = init ? init.params?.protocolVersion : req.headers.get('mcp-protocol-version') ?? DEFAULT_HEADER_VERSION;
+    if (this.#replay && primes(version)) sse.prime(this.#replay.store(streamId, ''));
+    for (const m of msgs as RpcMessage[]) this.person.receive(this, m);
+    return sse.response;
+  }
+
+  #get(req: Request): Response {
+    if (!req.headers.get('accept')?.includes('text/event-stream')) return httpRpcError(406, -32000, 'Not Acceptable: Client must accept text/event-stream');
+    const refused = this.#check(req);
+    if (refused) return refused;
+    const lastEventId = req.headers.get('last-event-id');
+    if (lastEventId !== null) {
+      const gap = this.#replay ? this.#replay.gap(lastEventId) : { kind: 'unknown' as const, message: '' };
+      if (gap?.kind === 'dropped') return httpRpcError(400, -32000, `Bad Request: cannot resume: ${gap.message}`);
+      // An id this session never sent (minted before a restart, on another replica, or with
+      // resuming off) falls through: nothing can be replayed, so the client gets a fresh GET
+      // stream rather than an error and keeps its channel for notifications.
+      if (!gap) return this.#resume(req, lastEventId);
+    }
+    // A new GET stream replaces the old one instead of the 409 the SDK answers, which makes some
+    // clients drop the session (kaeawc/auto-mobile#1942): the old one is often a dead connection.
+    this.#streams.get(GET_STREAM)?.end();
+    return this.#open(req.signal, GET_STREAM).response;
+  }
+
+  /**
+   * Replays the events of `lastEventId`'s stream sent after it on a new connection, which then
+   * carries that stream: its request's remaining messages, or the GET stream's. A POST's stream
+   * whose requests were all answered ends after the replay.
+   */
+  #resume(req: Request, lastEventId: string): Response {
+    const streamId = this.#replay!.streamOf(lastEventId)!;
+    // The old connection of that stream is replaced, as a second GET stream is (see #get).
+    this.#streams.get(streamId)?.end();
+    const sse = this.#open(req.signal, streamId);
+    for (const e of this.#replay!.after(lastEventId)) sse.message(e.data, e.id);
+    if (streamId !== GET_STREAM && !this.#awaiting.has(streamId)) this.#end(streamId);
+    return sse.response;
+  }
+
+  /** A new SSE connection carrying `streamId`, counted while open. */
+  #open(signal: AbortSignal, streamId: StreamId): SseWriter {
+    const sse = new SseWriter(signal, {
+      opened: () => {
+        this.openStreams++;
+        this.hooks.streamOpened(this);
+      },
+      closed: () => {
+        if (this.#streams.get(streamId) === sse) this.#streams.delete(streamId);
+        this.openStreams--;
+        this.hooks.streamClosed(this);
+      },
+    }, { headers: { 'mcp-session-id': this.id } });
+    this.#streams.set(streamId, sse);
+    return sse;
+  }
+
+  #end(streamId: StreamId): void {
+    const sse = this.#streams.get(streamId);
+    this.#streams.delete(streamId);
+    sse?.end();
+  }
+
+  /** The checks on every request after `initialize`: initialized, `Mcp-Session-Id`, `MCP-Protocol-Version`. */
+  #check(req: Request): Response | undefined {
+    if (!this.#initialized) return httpRpcError(400, -32000, 'Bad Request: Server not initialized');
+    const sid = req.headers.get('mcp-session-id');
+    if (!sid) return httpRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    if (sid !== this.id) return httpRpcError(404, RPC.SESSION_NOT_FOUND, 'Session not found');
+    const version = req.headers.get('mcp-protocol-version');
+    if (version !== null && !ACCEPTED_HEADER_VERSIONS.includes(version)) {
+      return httpRpcError(400, -32000, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${ACCEPTED_HEADER_VERSIONS.join(', ')})`);
+    }
+    return undefined;
   }
 
   /** The request if it is one to answer with JSON: a single request of that kind, no progress token, JSON accepted. */
   #jsonAnswerable(req: Request, body: unknown): (RpcMessage & { id: Id; method: string }) | undefined {
-    if (req.method !== 'POST' || this.reattaching || !body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+    if (!this.#initialized || !body || typeof body !== 'object' || Array.isArray(body)) return undefined;
     const m = body as RpcMessage;
     if (m.jsonrpc !== '2.0' || typeof m.method !== 'string' || !JSON_ANSWERED_METHODS.has(m.method)) return undefined;
-    if ((typeof m.id !== 'string' && typeof m.id !== 'number') || this.#jsonWaiting.has(m.id)) return undefined;
-    if (m.params?._meta?.progressToken !== undefined || !acceptsJson(req)) return undefined;
-    // The checks the SDK transport makes on every request after initialize (see its validateSession).
-    if (req.headers.get('mcp-session-id') !== this.id) return undefined;
-    const version = req.headers.get('mcp-protocol-version');
-    if (version !== null && !ACCEPTED_HEADER_VERSIONS.includes(version)) return undefined;
+    if ((typeof m.id !== 'string' && typeof m.id !== 'number') || this.#jsonWaiting.has(m.id) || this.#pending.has(m.id)) return undefined;
+    if (m.params?._meta?.progressToken !== undefined || !acceptsJson(req) || !isRpcMessage(m)) return undefined;
+    if (this.#check(req)) return undefined; // answered with the error by the stream path
     return m as RpcMessage & { id: Id; method: string };
   }
 
@@ -168,32 +261,27 @@ export class Session implements Downstream {
   }
 
   /**
-   * Marks a session id that this process does not know (e.g. after a restart) as initialized, by
-   * running a synthetic `initialize` through the transport: the SDK has no public "restore" API.
-   * `capabilities` are what the client declared originally, as carried in the session id.
+   * Re-attaches a session id that this process does not know (minted before a restart, or by
+   * another replica): the session counts as initialized with what the client declared originally
+   * (`capabilities`, carried in the session id) and the version of its `MCP-Protocol-Version`.
    */
-  async reattach(protocolVersion: string, capabilities: Record<string, unknown>): Promise<void> {
-    this.reattaching = true;
-    this.protocolVersion = protocolVersion;
+  reattach(protocolVersion: string, capabilities: Record<string, unknown>): void {
+    this.#initialized = true;
+    this.protocolVersion = negotiateVersion(protocolVersion);
     this.capabilities = capabilities;
-    const init = {
-      jsonrpc: '2.0', id: 'fjmcp-reattach', method: 'initialize',
-      params: { protocolVersion, capabilities: {}, clientInfo: { name: 'fjmcp-reattach', version: '0' } },
-    };
-    const req = new Request('http://127.0.0.1/mcp', {
-      method: 'POST',
-      headers: { accept: 'application/json, text/event-stream', 'content-type': 'application/json' },
-    });
-    const res = await this.#transport.handleRequest(req, { parsedBody: init });
-    await res.body?.cancel().catch(() => {});
-    this.reattaching = false;
   }
 
-  /** Sends to the client; `.catch` on every send (supergateway PR#124: an unhandled rejection). */
+  /**
+   * Sends to the client: a response on its request's stream (which ends after its last response),
+   * anything else on the stream of `relatedRequestId`, or on the GET stream. Kept in the replay
+   * buffer first, so a client whose connection dropped gets it when it resumes. Undeliverable
+   * messages (their request already answered, no GET stream) are dropped with a debug log.
+   */
   deliver(msg: RpcMessage, relatedRequestId?: Id): void {
     if (this.closed) return;
+    const response = isResponse(msg);
     if (this.#jsonWaiting.size > 0) {
-      const answered = isResponse(msg) && msg.id !== undefined && msg.id !== null ? this.#jsonWaiting.get(msg.id) : undefined;
+      const answered = response && msg.id !== undefined && msg.id !== null ? this.#jsonWaiting.get(msg.id) : undefined;
       if (answered) {
         this.#jsonWaiting.delete(msg.id!);
         return answered(msg);
@@ -201,21 +289,35 @@ export class Session implements Downstream {
       // Sent alongside a request answered as JSON: it has no stream, so the GET stream takes it.
       if (relatedRequestId !== undefined && this.#jsonWaiting.has(relatedRequestId)) relatedRequestId = undefined;
     }
-    this.#transport
-      .send(msg as unknown as JSONRPCMessage, relatedRequestId === undefined ? undefined : { relatedRequestId })
-      .catch((err: Error) => this.log.debug({ session: this.id, err: err.message }, 'undeliverable message dropped'));
+    const requestId = response ? msg.id ?? undefined : relatedRequestId;
+    const streamId = requestId === undefined ? (response ? undefined : GET_STREAM) : this.#pending.get(requestId);
+    if (streamId === undefined) {
+      this.log.debug({ session: this.id, requestId }, 'undeliverable message dropped: its request is not open on this session');
+      return;
+    }
+    const data = JSON.stringify(msg);
+    const eventId = this.#replay?.store(streamId, data);
+    this.#streams.get(streamId)?.message(data, eventId);
+    if (!response) return;
+    this.#pending.delete(requestId!);
+    const left = (this.#awaiting.get(streamId) ?? 1) - 1;
+    if (left > 0) return void this.#awaiting.set(streamId, left);
+    this.#awaiting.delete(streamId);
+    this.#end(streamId);
   }
 
-  /** Closes the transport (all its streams) and drops the session. */
+  /** Ends every stream of the session and drops it. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.#transport.close().catch(() => {});
+    this.closed = true;
+    for (const sse of [...this.#streams.values()]) sse.end();
+    this.#streams.clear();
+    this.#pending.clear();
+    this.#awaiting.clear();
     this.#closed();
   }
 
   #closed(): void {
-    if (this.closed) return;
-    this.closed = true;
     for (const [id, answer] of this.#jsonWaiting) answer(rpcError(id, RPC.SESSION_NOT_FOUND, 'the MCP session was closed'));
     this.#jsonWaiting.clear();
     this.hooks.onClosed(this);

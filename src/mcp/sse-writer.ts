@@ -1,47 +1,121 @@
 /**
  * @module mcp/sse-writer
- * A server-sent-events response the broker writes itself (the 2026-07-28 paths have no SDK
- * transport): `event: message` per JSON-RPC message, a keepalive comment every 15 s, and the
- * {@link guardSse} wrapper (first byte at once, bounded buffer, one close report).
- * @see MCP 2026-07-28 basic/transports/streamable-http §receiving-messages (keep-alive comments)
+ * Every server-sent-events response the broker sends: the streams of 2025 sessions (POST replies,
+ * the GET stream, resumed streams), the 2026-07-28 request and listen streams and the legacy
+ * HTTP+SSE stream. One web stream per response, written by the broker:
+ * - a `: stream open` comment is written at once (Cloudflare and Claude.ai's proxy wait for a
+ *   first byte before they pass the response on);
+ * - `event: message` per JSON-RPC message, with an `id:` line when the session keeps events for
+ *   resumption, and a keepalive comment every {@link SSE_KEEPALIVE_MS};
+ * - at most `maxBuffered` bytes may wait for a slow client (the socket's backpressure reaches the
+ *   stream's queue); past that the stream is cut, so a client that stops reading cannot make the
+ *   broker hold a child's output without bound;
+ * - the end is reported exactly once, whoever ends it (client gone, the broker, overflow).
+ * @see MCP 2025-11-25 basic/transports §streamable-http (SSE streams, event ids, resumability)
+ * @see WHATWG HTML §server-sent-events (event stream format)
  */
-import type { RpcMessage } from './protocol.js';
-import { SSE_KEEPALIVE_MS } from './session.js';
-import { guardSse } from './sse-guard.js';
+
+/** Interval of SSE keepalive comments in ms (proxies cut idle streams after 100–300 s). */
+export const SSE_KEEPALIVE_MS = 15_000;
+/** Bytes of SSE that may wait for one slow client before its stream is cut, default 8 MiB. */
+export const SSE_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/**
+ * Messages longer than this (characters of JSON) are written as three chunks (head, text, tail)
+ * instead of one concatenated frame, so a large result is not copied once more into a frame
+ * string before it is encoded. Smaller frames go as one chunk: one socket write per message.
+ */
+const SPLIT_FRAME_CHARS = 64 * 1024;
 
 const encoder = new TextEncoder();
+const OPEN_COMMENT = encoder.encode(': stream open\n\n');
 const KEEPALIVE = encoder.encode(': keepalive\n\n');
+const TAIL = encoder.encode('\n\n');
 
 export interface SseHooks {
   opened(): void;
-  /** Called once when the stream ends; `byClient` when the client went away first. */
+  /** Called once when the stream ends; `byClient` when the client went away (or was cut) first. */
   closed(byClient: boolean): void;
+}
+
+export interface SseOptions {
+  /** Extra response headers (e.g. `mcp-session-id`). */
+  headers?: Record<string, string>;
+  /** Bytes that may wait for the client before the stream is cut; default {@link SSE_MAX_BUFFERED_BYTES}. */
+  maxBuffered?: number;
 }
 
 export class SseWriter {
   readonly response: Response;
   #ctrl!: ReadableStreamDefaultController<Uint8Array>;
+  /** The broker ended the stream (end()) or it was reported closed. */
   #ended = false;
+  #reported = false;
   readonly #keepalive: NodeJS.Timeout;
+  readonly #maxBuffered: number;
+  readonly #onAbort: () => void;
 
-  constructor(signal: AbortSignal, hooks: SseHooks) {
-    const body = new ReadableStream<Uint8Array>({ start: (c) => void (this.#ctrl = c) });
+  /**
+   * @param signal the request's abort signal (client disconnect).
+   * @param hooks `opened` is called at once, `closed` once at the end.
+   */
+  constructor(private readonly signal: AbortSignal, private readonly hooks: SseHooks, options: SseOptions = {}) {
+    this.#maxBuffered = options.maxBuffered ?? SSE_MAX_BUFFERED_BYTES;
+    this.#onAbort = () => this.#finish(true, () => this.#ctrl.close());
+    const body = new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          this.#ctrl = c;
+          c.enqueue(OPEN_COMMENT);
+        },
+        cancel: () => this.#finish(true),
+      },
+      { highWaterMark: this.#maxBuffered, size: (chunk) => chunk.byteLength },
+    );
     this.#keepalive = setInterval(() => this.#enqueue(KEEPALIVE), SSE_KEEPALIVE_MS);
     this.#keepalive.unref();
-    this.response = guardSse(new Response(body, { headers: { 'content-type': 'text/event-stream' } }), signal, hooks.opened, () => {
-      clearInterval(this.#keepalive);
-      const byClient = !this.#ended;
-      this.#ended = true;
-      hooks.closed(byClient);
+    this.response = new Response(body, {
+      headers: {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache, no-transform',
+        'x-accel-buffering': 'no',
+        // Said explicitly so @hono/node-server sends the headers at once and streams from there.
+        // Without it, node-server first tries to read the whole body without blocking (to send a
+        // Content-Length) and, when the first chunk is there but the second is not, waits a timer
+        // turn (>= 1 ms, more on a busy machine) on every SSE response before it writes anything.
+        // HTTP/1.1 framing only; the broker's listener is HTTP/1.1.
+        'transfer-encoding': 'chunked',
+        ...options.headers,
+      },
     });
+    hooks.opened();
+    if (signal.aborted) this.#onAbort();
+    else signal.addEventListener('abort', this.#onAbort, { once: true });
   }
 
+  /** True once the stream ended, by either side. */
   get ended(): boolean {
     return this.#ended;
   }
 
-  send(msg: RpcMessage): void {
-    this.#enqueue(encoder.encode(`event: message\ndata: ${JSON.stringify(msg)}\n\n`));
+  /** Sends one JSON-RPC message as a `message` event. */
+  send(msg: unknown, eventId?: string): void {
+    this.message(JSON.stringify(msg), eventId);
+  }
+
+  /** Sends serialized JSON-RPC text (one line: JSON.stringify output) as a `message` event. */
+  message(json: string, eventId?: string): void {
+    if (this.#ended) return;
+    const head = eventId === undefined ? 'event: message\ndata: ' : `event: message\nid: ${eventId}\ndata: `;
+    if (json.length <= SPLIT_FRAME_CHARS) return this.#enqueue(encoder.encode(`${head}${json}\n\n`));
+    if (!this.#room()) return;
+    this.#ctrl.enqueue(encoder.encode(head));
+    this.#ctrl.enqueue(Buffer.from(json, 'utf8'));
+    this.#ctrl.enqueue(TAIL);
+  }
+
+  /** An event with an id and no data (MCP 2025-11-25 §resumability: the priming event). */
+  prime(eventId: string): void {
+    this.#enqueue(encoder.encode(`id: ${eventId}\ndata: \n\n`));
   }
 
   /** An event of another type (the 2024-11-05 transport's `endpoint`); `data` holds no line break. */
@@ -49,21 +123,37 @@ export class SseWriter {
     this.#enqueue(encoder.encode(`event: ${name}\ndata: ${data}\n\n`));
   }
 
-  /** Ends the stream from the server side (after an optional last message). */
-  end(last?: RpcMessage): void {
+  /** Ends the stream from the server side (after an optional last message); what was sent is still delivered. */
+  end(last?: unknown): void {
     if (this.#ended) return;
-    if (last) this.send(last);
-    this.#ended = true;
-    clearInterval(this.#keepalive);
-    try {
-      this.#ctrl.close();
-    } catch { /* closed by the guard already */ }
+    if (last !== undefined) this.send(last);
+    this.#finish(false, () => this.#ctrl.close());
   }
 
   #enqueue(chunk: Uint8Array): void {
-    if (this.#ended) return;
+    if (this.#room()) this.#ctrl.enqueue(chunk);
+  }
+
+  /**
+   * False when the stream is over, or is cut now: what already waits for the client is over the
+   * bound (desiredSize = bound - queued bytes). Checked once per event, before its first chunk,
+   * so one message larger than the bound (up to FJMCP_MAX_MESSAGE_BYTES) still goes through.
+   */
+  #room(): boolean {
+    if (this.#ended) return false;
+    if ((this.#ctrl.desiredSize ?? 0) >= 0) return true;
+    this.#finish(true, () => this.#ctrl.error(new Error(`SSE client too slow: more than ${this.#maxBuffered} bytes waiting`)));
+    return false;
+  }
+
+  #finish(byClient: boolean, stream?: () => void): void {
+    if (this.#reported) return;
+    this.#ended = this.#reported = true;
+    clearInterval(this.#keepalive);
+    this.signal.removeEventListener('abort', this.#onAbort);
     try {
-      this.#ctrl.enqueue(chunk);
-    } catch { /* the guard closed the stream */ }
+      stream?.();
+    } catch { /* closed or errored already */ }
+    this.hooks.closed(byClient);
   }
 }
