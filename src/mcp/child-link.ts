@@ -124,7 +124,8 @@ export class ChildLink {
   /**
    * Forwards a client's request under a fresh child id (its progress token replaced by a broker
    * token) and resolves with the child's response under the client's id; with a JSON-RPC error
-   * when the child is gone or dies; with `undefined` when the call was cancelled. Takes over `msg`.
+   * when the child is gone or dies; with `undefined` when the call was cancelled. Takes over `msg`:
+   * its id is replaced and its params are dropped once written.
    */
   call(downstream: Downstream, msg: RpcMessage): Promise<RpcMessage | undefined> {
     const clientId = msg.id as Id;
@@ -145,6 +146,9 @@ export class ChildLink {
       calls.set(clientId, childId);
       msg.id = childId;
       this.proc.send(msg);
+      // Nothing reads a request's params once they are written to the child; dropping them lets a
+      // large argument go before the answer (often as large) arrives, instead of lasting the call.
+      delete msg.params;
     });
   }
 
