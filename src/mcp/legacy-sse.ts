@@ -24,7 +24,7 @@ import type { Logger } from '../ops/log.js';
 import type { Metrics } from '../ops/metrics.js';
 import { LegacySession } from './legacy-session.js';
 import type { Person } from './person.js';
-import { RPC, httpRpcError, readRpcBody, type RpcMessage } from './protocol.js';
+import { RPC, httpRpcError, isJsonContentType, isRpcMessage, readRpcBody } from './protocol.js';
 import type { LiveSession } from './relay.js';
 
 export interface LegacySseDeps {
@@ -45,17 +45,6 @@ export interface LegacySseDeps {
 
 /** Why a session's calls are cancelled when its stream ends (`notifications/cancelled` reason). */
 export const LEGACY_CLOSED_REASON = 'the client closed the legacy SSE stream';
-
-const isId = (v: unknown) => typeof v === 'string' || typeof v === 'number';
-
-/** A JSON-RPC 2.0 request, notification or response (JSON-RPC 2.0 §4, §5). */
-function isMessage(m: unknown): m is RpcMessage {
-  if (!m || typeof m !== 'object' || Array.isArray(m)) return false;
-  const r = m as Record<string, unknown>;
-  if (r.jsonrpc !== '2.0') return false;
-  if (typeof r.method === 'string') return r.id === undefined || isId(r.id);
-  return isId(r.id) && (r.result !== undefined || (typeof r.error === 'object' && r.error !== null));
-}
 
 export class LegacySse {
   readonly #sessions = new Map<string, LegacySession>();
@@ -120,14 +109,13 @@ export class LegacySse {
       if (s && s.personId !== person.personId) audit('request.refused', { personId: person.personId, login: person.login, reason: 'legacy-sse-session-of-another-person' });
       return httpRpcError(404, RPC.SESSION_NOT_FOUND, 'Session not found');
     }
-    const type = req.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
-    if (type !== 'application/json') return httpRpcError(415, RPC.INVALID_REQUEST, 'Unsupported Media Type: Content-Type must be application/json');
+    if (!isJsonContentType(req.headers.get('content-type'))) return httpRpcError(415, RPC.INVALID_REQUEST, 'Unsupported Media Type: Content-Type must be application/json');
     const body = await readRpcBody(req, config.mcp.maxBodyBytes);
     if (body instanceof Response) return body;
     const parsed = body.parsed;
     // 2024-11-05 still has JSON-RPC batches; all of the batch is checked before any of it runs.
     const msgs = Array.isArray(parsed) ? parsed : [parsed];
-    if (msgs.length === 0 || !msgs.every(isMessage)) return httpRpcError(400, RPC.INVALID_REQUEST, 'Invalid Request: not a JSON-RPC 2.0 message');
+    if (msgs.length === 0 || !msgs.every(isRpcMessage)) return httpRpcError(400, RPC.INVALID_REQUEST, 'Invalid Request: not a JSON-RPC 2.0 message');
     s.oauthClientId = principal.clientId;
     s.lastActivity = Date.now();
     for (const m of msgs) person.receive(s, m);
