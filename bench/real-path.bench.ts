@@ -34,12 +34,10 @@
 import { spawn, type ChildProcess as NodeChild } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ChildProcess } from '../src/child/child-process.js';
 import { loadConfig, type Env } from '../src/config.js';
 import { pkceS256, sha256 } from '../src/lib/crypto.js';
 import { createAudit } from '../src/ops/audit.js';
@@ -49,6 +47,7 @@ import { DB_FILE } from '../src/store/db.js';
 import { openSqliteStore } from '../src/store/store.js';
 import { createForgeTokens } from '../src/upstream/forge-tokens.js';
 import type { ForgeClient } from '../src/upstream/types.js';
+import { EVERYTHING, directChild, echo } from './direct-child.js';
 
 const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 const N = num('BENCH_CALLS', 2000);
@@ -87,8 +86,6 @@ const post = (url: string, headers: Record<string, string>, body: unknown, what:
   deadline(fetch(url, { method: 'POST', headers, body: JSON.stringify(body) }), what);
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const require = createRequire(import.meta.url);
-const EVERYTHING = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const SUPERGATEWAY = join(ROOT, 'node_modules/supergateway/dist/index.js');
 const SG_VERSION = (JSON.parse(readFileSync(join(ROOT, 'node_modules/supergateway/package.json'), 'utf8')) as { version: string }).version;
 const V2025 = '2025-11-25';
@@ -102,7 +99,6 @@ const pct = (xs: number[], p: number) => {
 const median = (xs: number[]) => pct(xs, 50);
 const f = (x: number, d = 3) => x.toFixed(d);
 const echoParams = (message: string) => ({ name: 'echo', arguments: { message } });
-const echo = (id: number, message = 'bench') => ({ jsonrpc: '2.0', id, method: 'tools/call', params: echoParams(message) });
 const INIT = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: V2025, capabilities: {}, clientInfo: { name: 'real-path-bench', version: '1' } } };
 const ENVELOPE = {
   'io.modelcontextprotocol/protocolVersion': V2026,
@@ -167,23 +163,6 @@ async function expectResult(res: Response, id: number, what: string): Promise<st
 async function expectStatus(res: Response, status: number, what: string): Promise<void> {
   const text = await deadline(res.text(), `${what}: body`);
   if (res.status !== status) throw new Error(`${what}: HTTP ${res.status} (expected ${status}): ${text.slice(0, 300)}`);
-}
-
-/** A server-everything child spoken to directly over stdio. */
-async function directChild() {
-  const child = await ChildProcess.spawn({
-    command: process.execPath, args: [EVERYTHING, 'stdio'], env: (home) => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home }),
-    maxMessageBytes: 64 << 20, stopGraceMs: 1000, log: silentLogger, secrets: [],
-  });
-  const waiting = new Map<number, () => void>();
-  child.onMessage = (m) => waiting.get((m as { id: number }).id)?.();
-  const call = (msg: { id: number }) => deadline(new Promise<void>((res) => {
-    waiting.set(msg.id, () => { waiting.delete(msg.id); res(); });
-    child.send(msg);
-  }), `direct stdio call ${msg.id}`);
-  await call(INIT);
-  child.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-  return { call: (i: number, message?: string) => call(echo(i, message) as { id: number }), close: () => child.stop('bench') };
 }
 
 /** The HTTP floor: a Node `http` server in its own process that answers at once. */
@@ -330,8 +309,8 @@ async function saturate(callers: ((i: number) => Promise<void>)[], seconds: numb
   return { rate: lat.length / seconds, p50: pct(lat, 50), p99: pct(lat, 99) };
 }
 
-/** Peak RSS increase of `pid` while `run` executes, bytes (VmHWM reset through clear_refs when allowed). */
-async function peakRssIncrease(pid: number, run: () => Promise<void>): Promise<number> {
+/** RSS of `pid` before `run` and its peak increase while `run` executes, bytes (VmHWM reset through clear_refs when allowed). */
+async function peakRssIncrease(pid: number, run: () => Promise<void>): Promise<{ before: number; increase: number }> {
   const before = statusKb(pid, 'VmRSS');
   let peak = before;
   let reset = false;
@@ -346,12 +325,12 @@ async function peakRssIncrease(pid: number, run: () => Promise<void>): Promise<n
     clearInterval(timer);
   }
   if (reset) peak = Math.max(peak, statusKb(pid, 'VmHWM'));
-  return peak - before;
+  return { before, increase: peak - before };
 }
 
 async function main(): Promise<void> {
   progress(`start: ${N} calls per path, ${CPU_CALLS} CPU calls, saturation ${PEOPLE}x${CALLERS} ${SAT_ROUNDS}x${SAT_SECONDS} s, large ${LARGE_BYTES / 1048576} MiB`);
-  const d = await directChild();
+  const d = await directChild(64 << 20, deadline);
   progress('direct stdio child up');
   const h = await floorServer();
   progress('HTTP floor up');
@@ -444,15 +423,15 @@ async function main(): Promise<void> {
   // The child reads its stdin in O(n²) (Buffer.concat per chunk), so these calls take seconds.
   const big = 'x'.repeat(LARGE_BYTES - 1024);
   timeoutMs = CALL_TIMEOUT_MS * 10;
-  const large: { direct: number; broker: number; rssB: number }[] = [];
+  const large: { direct: number; broker: number; rssB: number; rssBefore: number }[] = [];
   for (let r = 0; r < 3; r++) {
     progress(`large result: run ${r + 1} of 3`);
     let t = performance.now();
     await d.call(900 + r, big);
     const direct = performance.now() - t;
     let brokerMs = 0;
-    const rssB = await peakRssIncrease(b.pid, async () => { t = performance.now(); await b25(910 + r, big); brokerMs = performance.now() - t; });
-    large.push({ direct, broker: brokerMs, rssB });
+    const rss = await peakRssIncrease(b.pid, async () => { t = performance.now(); await b25(910 + r, big); brokerMs = performance.now() - t; });
+    large.push({ direct, broker: brokerMs, rssB: rss.increase, rssBefore: rss.before });
   }
   progress('stopping');
   await Promise.all([d.close(), h.close(), b.close(), sg.close()]);
@@ -481,7 +460,7 @@ async function main(): Promise<void> {
   console.log(`tail: ${tailN} callers, ${SAT_SECONDS} s per run, median of ${SAT_ROUNDS} rounds:`);
   tailPaths.forEach((t, j) => console.log(`  ${t.name.padEnd(52)} ${median(tail[j]!.map((x) => x.rate)).toFixed(0)} calls/s   p50 ${f(median(tail[j]!.map((x) => x.p50)))} ms   p99 ${f(median(tail[j]!.map((x) => x.p99)))} ms`));
   console.log(`large result: echo of ${LARGE_BYTES / 1048576} MiB less 1 KiB (request and result each carry it; the child drops stdio lines over 10 MiB), 3 runs:`);
-  for (const l of large) console.log(`  direct ${f(l.direct, 1)} ms   broker ${f(l.broker, 1)} ms (peak RSS +${f(l.rssB / 1048576, 1)} MiB)`);
+  for (const l of large) console.log(`  direct ${f(l.direct, 1)} ms   broker ${f(l.broker, 1)} ms (peak RSS +${f(l.rssB / 1048576, 1)} MiB over ${f(l.rssBefore / 1048576, 1)} MiB before)`);
   console.log(`  (supergateway ${SG_VERSION} not measured: its body parser refuses a request over 100 KB with HTTP 413)`);
   console.log(`  median broker time / direct ${f(largeTimeX, 2)}x   broker peak RSS increase ${f(largeRssX, 2)}x the payload (target <= 3)`);
   console.log(

@@ -17,9 +17,7 @@
  * Targets (both paths): added p50 ≤ 0.5 ms, added p99 ≤ 2 ms; warm initialize + call p50 ≤ 5 ms.
  */
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { serve } from '@hono/node-server';
-import { ChildProcess } from '../src/child/child-process.js';
 import { loadConfig } from '../src/config.js';
 import { mcpRoute } from '../src/http/mcp-route.js';
 import type { Principal } from '../src/lib/principal.js';
@@ -27,19 +25,17 @@ import { createRelay } from '../src/mcp/relay.js';
 import { createAudit } from '../src/ops/audit.js';
 import { silentLogger } from '../src/ops/log.js';
 import { createMetrics } from '../src/ops/metrics.js';
+import { EVERYTHING, INIT, directChild, echo } from './direct-child.js';
 
 const N = Number(process.env.BENCH_CALLS ?? 3000);
 const WARMUP = 300;
 const N_INIT = Number(process.env.BENCH_INITS ?? 500);
-const EVERYTHING = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
-const INIT = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } };
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 const f = (x: number) => x.toFixed(3);
-const echo = (id: number | string) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { message: 'bench' } } });
 type Server = ReturnType<typeof serve>;
 const listen = (fetch: (req: Request) => Response | Promise<Response>) =>
   new Promise<{ server: Server; port: number }>((res) => {
@@ -51,22 +47,6 @@ const closeServer = async (server: Server) => {
 };
 
 /** A server-everything child spoken to directly over stdio. */
-async function directChild() {
-  const child = await ChildProcess.spawn({
-    command: process.execPath, args: [EVERYTHING, 'stdio'], env: (home) => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home }),
-    maxMessageBytes: 32 << 20, stopGraceMs: 1000, log: silentLogger, secrets: [],
-  });
-  const waiting = new Map<number, () => void>();
-  child.onMessage = (m) => waiting.get((m as { id: number }).id)?.();
-  const call = (msg: { id: number }) => new Promise<void>((res) => {
-    waiting.set(msg.id, () => { waiting.delete(msg.id); res(); });
-    child.send(msg);
-  });
-  await call(INIT);
-  child.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-  return { call: (i: number) => call(echo(i) as { id: number }), close: () => child.stop('bench') };
-}
-
 /** The broker's /mcp route and relay in process, with a stand-in bearer check. */
 async function broker() {
   const config = loadConfig({
