@@ -66,4 +66,14 @@ describe('SseWriter: the broker-written SSE stream', () => {
     sse.send({ jsonrpc: '2.0', method: 'late' }); // ignored, never throws
     expect(sse.ended).toBe(true);
   });
+
+  it('reports a client already gone before the stream was made after construction, not during it', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const { sse, seen, closed } = writer(undefined, ac.signal);
+    expect(seen).toEqual({ opened: 1, closed: [] }); // the owner can register the writer first
+    await closed;
+    expect(seen.closed).toEqual([true]);
+    expect(sse.ended).toBe(true);
+  });
 });

@@ -88,7 +88,9 @@ export class SseWriter {
       },
     });
     hooks.opened();
-    if (signal.aborted) this.#onAbort();
+    // A client already gone is reported after construction, never during it: the owner registers
+    // the writer first (its `closed` hook may look it up).
+    if (signal.aborted) queueMicrotask(this.#onAbort);
     else signal.addEventListener('abort', this.#onAbort, { once: true });
   }
 
