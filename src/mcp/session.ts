@@ -10,8 +10,9 @@
  * because that transport validated every message again with zod, copied each SSE stream through a
  * second web stream (the bounds and the first byte had to be added around it), serialised each
  * message once for its event store and once for the wire, and needed a synthetic `initialize` to
- * re-attach a session: about a third of the relay's CPU per call (docs/relay.md §Profile). The
- * status codes and JSON-RPC errors are the ones it answered, so clients see no difference.
+ * re-attach a session: a third of the 2025 path's CPU per call (docs/relay.md §Real path). The
+ * status codes and JSON-RPC errors are the ones it answered; where the broker departs from it (a
+ * second GET stream or a resume replaces the old connection instead of 409), the line says why.
  * @see MCP 2025-11-25 basic/transports §streamable-http
  */
 import { randomUUID } from 'node:crypto';
