@@ -163,12 +163,29 @@ describe('Caddy 2.6.2 with the shipped Caddyfile in front of the broker (HTTPS, 
     expect(accessToken, 'needs the sign-in test').not.toBe('');
     await stopCaddy();
     await startCaddy((text) => text.replace('\t\t\tread_header 10s\n', '\t\t\tread_header 10s\n\t\t\twrite 5s\n'));
+    // Without resuming: a client that resumes the cut stream (Last-Event-ID) gets the missed
+    // progress replayed by the broker, late and together, which is the broker repairing the cut,
+    // not the measurement missing it.
     const events = await client(caFile, {
       E2E_MODE: 'call', E2E_PUBLIC_URL: publicUrl, E2E_ACCESS_TOKEN: accessToken, E2E_DURATION_S: String(DURATION_S), E2E_STEPS: String(STEPS), E2E_TIMEOUT_S: '10',
+      E2E_RESUME: 'off',
     });
     const start = events.find((e) => e.event === 'call-start')!.t;
     const progress = events.filter((e) => e.event === 'progress').map((e) => e.t - start);
     expect(events.find((e) => e.event === 'result'), JSON.stringify(events)).toBeUndefined();
     expect(progress.every((t) => t < 6_000), JSON.stringify(events)).toBe(true);
+  }, 90_000);
+
+  it('a client that resumes the stream the proxy cut gets the progress it missed (Last-Event-ID, MCP 2025-11-25 §resumability)', async () => {
+    expect(accessToken, 'needs the sign-in test').not.toBe('');
+    // Caddy still runs with the 5 s write timeout of the control above; the SDK client resumes by default.
+    const events = await client(caFile, {
+      E2E_MODE: 'call', E2E_PUBLIC_URL: publicUrl, E2E_ACCESS_TOKEN: accessToken, E2E_DURATION_S: String(DURATION_S), E2E_STEPS: String(STEPS), E2E_TIMEOUT_S: '13',
+    });
+    const seen = events.filter((e) => e.event === 'progress').map((e) => e.progress as number);
+    // Progress 3 was sent after the cut: it reached the client only through the resumed stream.
+    expect(seen, JSON.stringify(events)).toContain(3);
+    expect(new Set(seen).size, 'nothing replayed twice').toBe(seen.length);
+    expect(seen, 'in order').toEqual([...seen].sort((a, b) => a - b));
   }, 90_000);
 });

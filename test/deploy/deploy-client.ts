@@ -8,6 +8,7 @@
  *   E2E_MODE=signin  E2E_PUBLIC_URL E2E_TESTBED(JSON) [E2E_TOOL (default echo)]
  *                    → {event:'signed-in', accessToken, tools, toolText, …}
  *   E2E_MODE=call    E2E_PUBLIC_URL E2E_ACCESS_TOKEN E2E_DURATION_S E2E_STEPS [E2E_TIMEOUT_S]
+ *                    [E2E_RESUME=off: a cut stream is not resumed with Last-Event-ID]
  *                    → {event:'call-start'}, {event:'progress', …}*, {event:'result'|'error', …}
  * Every event carries `t`, milliseconds since the process's start of the phase.
  */
@@ -65,7 +66,12 @@ async function call(): Promise<void> {
   const duration = Number(process.env.E2E_DURATION_S);
   const steps = Number(process.env.E2E_STEPS);
   const client = new Client({ name: 'caddy-e2e', version: '0.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(mcpUrl, { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  // With E2E_RESUME=off the client does not reconnect a cut stream (the SDK's default resumes it
+  // with Last-Event-ID, and the broker replays what was missed): what a cut looks like unrepaired.
+  const noResume = process.env.E2E_RESUME === 'off'
+    ? { reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 30_000, reconnectionDelayGrowFactor: 1.5 } }
+    : {};
+  await client.connect(new StreamableHTTPClientTransport(mcpUrl, { requestInit: { headers: { authorization: `Bearer ${token}` } }, ...noResume }));
   emit('call-start');
   try {
     const r = (await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration, steps } }, undefined, {
