@@ -138,7 +138,11 @@ describe('three replicas behind Caddy (Caddyfile.replicas) on one PostgreSQL', (
     for (const p of people) {
       const after = p.calls.filter((c) => c.start > killedAt);
       expect(after.length).toBeGreaterThanOrEqual(10);
-      expect(after.filter((c) => !c.ok).map((c) => c.detail)).toEqual([]); // every call started after the kill succeeded
+      // On failure the message carries what every replica logged around each failed call, so a CI
+      // run that fails here can be traced (the log lines hold no secrets: the broker redacts them).
+      const failedAfter = after.filter((c) => !c.ok);
+      const around = (t: number) => set.replicas.map((r) => `${r.name}${r === victim ? ' (killed)' : ''}:\n${r.logLines.filter((l) => Math.abs(Date.parse(/"time":"([^"]+)"/.exec(l)?.[1] ?? '') - t) < 3_000).slice(-40).join('\n')}`).join('\n');
+      expect(failedAfter.map((c) => c.detail), failedAfter.map((c) => `call at kill+${c.start - killedAt} ms\n${around(c.start)}`).join('\n\n')).toEqual([]); // every call started after the kill succeeded
       // Each person's loop is sequential, so at most one call was in flight when the signal was
       // sent. Calls started while the process was being torn down (signal sent, not yet exited)
       // may meet its still-open socket and fail; none started after the exit may.
