@@ -3,8 +3,10 @@
  * deploy/caddy/Caddyfile.replicas, changed only to a plain-HTTP loopback site, a free admin port
  * and the replicas' ports (adaptReplicasForLoopback). alice and bob call tools in a loop; one
  * replica is killed with SIGKILL under that load. The other two keep serving both people: the
- * clients carry on with the same tokens and session ids (no new sign-in), every call started
- * after the kill succeeds, and the refresh tokens still work (no token or grant lost).
+ * clients carry on with the same tokens and session ids (no new sign-in); after the kill only the
+ * first request Caddy sends to the dead replica fails (a 502; the shipped file does not retry, see
+ * its comment on caddyserver/caddy#7546), no healthy replica is taken out of the set, and the
+ * refresh tokens still work (no token or grant lost).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +34,9 @@ function adaptReplicasForLoopback(text: string, o: { port: number; adminPort: nu
     .replace(SHIPPED_UPSTREAMS, `reverse_proxy ${o.upstreams.map((p) => `127.0.0.1:${p}`).join(' ')} {`);
 }
 
+/** What Caddy printed (its JSON log: proxy errors, health changes, the access log), for failure messages. */
+const caddyLog: string[] = [];
+
 async function caddyFront(upstreams: number[]): Promise<Front> {
   const port = await freePort();
   const adminPort = await freePort();
@@ -40,7 +45,10 @@ async function caddyFront(upstreams: number[]): Promise<Front> {
   writeFileSync(file, adaptReplicasForLoopback(readFileSync(REPLICAS_CADDYFILE, 'utf8'), { port, adminPort, upstreams }));
   let out = '';
   const proc: ResultPromise = execa(CADDY, ['run', '--adapter', 'caddyfile', '--config', file], { env: caddyEnv(dir), extendEnv: false, reject: false, all: true, forceKillAfterDelay: 3000 });
-  proc.all?.on('data', (d: Buffer) => (out += d.toString()));
+  proc.all?.on('data', (d: Buffer) => {
+    out += d.toString();
+    caddyLog.push(...d.toString().split('\n').filter(Boolean));
+  });
   const deadline = Date.now() + 20_000;
   while (!(await fetch(`http://127.0.0.1:${adminPort}/config/`).then((r) => r.ok, () => false))) {
     if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`caddy did not start:\n${out}`);
@@ -54,6 +62,17 @@ async function caddyFront(upstreams: number[]): Promise<Front> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** One JSON log line (the broker's or Caddy's) in one short line: time, level, message, the rest cut. */
+function brief(line: string): string {
+  try {
+    const { time, ts, level, msg, ...rest } = JSON.parse(line) as Record<string, unknown>;
+    const at = typeof ts === 'number' ? new Date(ts * 1000).toISOString() : String(time);
+    return `${at.slice(11, 23)} ${String(level)} ${String(msg)} ${JSON.stringify(rest).slice(0, 200)}`;
+  } catch {
+    return line.slice(0, 250);
+  }
 }
 
 type Call = { start: number; ok: boolean; detail: string };
@@ -118,11 +137,11 @@ describe('three replicas behind Caddy (Caddyfile.replicas) on one PostgreSQL', (
     const startedFor = (login: string) => set.replicas.filter((r) => r.logLines.some((l) => l.includes('"event":"child.started"') && l.includes(`"login":"${login}"`)));
     expect(startedFor('alice')).toHaveLength(1);
     expect(startedFor('bob')).toHaveLength(1);
-    // Kill the replica running alice's child.
-    const victim = startedFor('alice')[0]!;
+    const home = new Map(people.map((p) => [p.login, startedFor(p.login)[0]!]));
+    // Kill the replica running alice's child (bob's may be the same one: the hash decides).
+    const victim = home.get('alice')!;
     // "After the kill" starts once the process is gone: a call Caddy forwarded while the killed
-    // process was still being torn down is the call in flight at the kill, which may fail (Caddy
-    // retries a POST only when it could not connect; a retried tools/call could run twice).
+    // process was still being torn down is the call in flight at the kill, which may fail.
     const killSentAt = Date.now();
     victim.proc.kill('SIGKILL');
     await victim.exited;
@@ -131,21 +150,32 @@ describe('three replicas behind Caddy (Caddyfile.replicas) on one PostgreSQL', (
     await until(() => people.every((p, i) => p.calls.filter((c) => c.ok).length >= okBefore[i]! + 10), 60_000);
     running = false;
     await Promise.all(loops);
-    // Her session went on on one survivor (the miss: one new child). Checked before the refresh
-    // below: a new access token is a new affinity key, which may pick another replica.
-    expect(startedFor('alice').filter((r) => r !== victim)).toHaveLength(1);
+    // Checked before the refresh below (a new access token is a new affinity key, which may pick
+    // another replica): the people of the dead replica went on on one survivor each (one new
+    // child), and no one else moved. A healthy replica counted failed by Caddy (a retried request,
+    // caddyserver/caddy#7546) would leave the set for 30 s and move its people to another one.
+    for (const p of people) {
+      const moved = startedFor(p.login).filter((r) => r !== home.get(p.login));
+      expect(moved.map((r) => r.name), `${p.login} (home ${home.get(p.login)!.name}, killed ${victim.name})`).toHaveLength(home.get(p.login) === victim ? 1 : 0);
+    }
 
     for (const p of people) {
       const after = p.calls.filter((c) => c.start > killedAt);
       expect(after.length).toBeGreaterThanOrEqual(10);
-      // On failure the message carries what every replica logged around each failed call, so a CI
-      // run that fails here can be traced (the log lines hold no secrets: the broker redacts them).
-      const failedAfter = after.filter((c) => !c.ok);
-      const around = (t: number) => set.replicas.map((r) => `${r.name}${r === victim ? ' (killed)' : ''}:\n${r.logLines.filter((l) => Math.abs(Date.parse(/"time":"([^"]+)"/.exec(l)?.[1] ?? '') - t) < 3_000).slice(-40).join('\n')}`).join('\n');
-      expect(failedAfter.map((c) => c.detail), failedAfter.map((c) => `call at kill+${c.start - killedAt} ms\n${around(c.start)}`).join('\n\n')).toEqual([]); // every call started after the kill succeeded
+      // Only the first call after the exit may fail, only for a person of the dead replica, and
+      // only with Caddy's own 502 (no body): the request Caddy sent there before marking it down.
+      const mayFail = home.get(p.login) === victim && !after[0]!.ok && after[0]!.detail === '502 ' ? 1 : 0;
+      const failedAfter = after.slice(mayFail).filter((c) => !c.ok);
+      // On failure the message carries what every replica and Caddy logged around each failed
+      // call, so a CI run that fails here can be traced (no secrets: the broker redacts them, and
+      // Caddy's log redacts Authorization).
+      const near = (ms: number, t: number) => Math.abs(ms - t) < 3_000;
+      const caddyNear = (t: number) => caddyLog.filter((l) => !l.includes('"level":"info"') && near(Number(/"ts":([0-9.]+)/.exec(l)?.[1] ?? 0) * 1000, t)).slice(-15).map(brief).join('\n');
+      const around = (t: number) => set.replicas.map((r) => `${r.name}${r === victim ? ' (killed)' : ''}:\n${r.logLines.filter((l) => near(Date.parse(/"time":"([^"]+)"/.exec(l)?.[1] ?? ''), t)).slice(-15).map(brief).join('\n')}`).join('\n') + `\ncaddy (warnings and errors):\n${caddyNear(t)}`;
+      expect(failedAfter.map((c) => c.detail), failedAfter.map((c) => `${p.login}: call at kill+${c.start - killedAt} ms\n${around(c.start)}`).join('\n\n')).toEqual([]);
       // Each person's loop is sequential, so at most one call was in flight when the signal was
       // sent. Calls started while the process was being torn down (signal sent, not yet exited)
-      // may meet its still-open socket and fail; none started after the exit may.
+      // may meet its still-open socket and fail.
       const failedBeforeSignal = p.calls.filter((c) => !c.ok && c.start < killSentAt);
       expect(failedBeforeSignal.length, JSON.stringify(failedBeforeSignal.map((c) => ({ late: c.start - killSentAt, detail: c.detail })))).toBeLessThanOrEqual(1); // at most the call in flight at the kill
       // No token or grant lost: the refresh token rotates and its successor is accepted.
