@@ -14,6 +14,15 @@ import { PACKAGE } from './version.js';
 /** Grace given to in-flight MCP calls on shutdown, ms. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 
+/**
+ * How long an idle keep-alive connection stays open, ms (Node's default is 5 s). A reverse proxy
+ * must close its idle upstream connections before the broker does: a request it writes into a
+ * connection the broker is closing at that moment gets no answer, and a proxy cannot retry a
+ * POST, so the client gets a 502 (and the shipped Caddyfile.replicas counts the replica as failed).
+ * Caddy keeps idle upstream connections 2 min by default, nginx 60 s, hence a little over 2 min.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 125_000;
+
 export interface RunningBroker {
   ctx: AppContext;
   server: ServerType;
@@ -31,6 +40,7 @@ export async function startServer(config: Config, opts: ContextOptions = {}): Pr
   const listen = (fetch: (req: Request) => Response | Promise<Response>, host: string, port: number) =>
     new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
       const s = serve({ fetch, hostname: host, port }, (info: AddressInfo) => resolve({ server: s, port: info.port }));
+      (s as { keepAliveTimeout?: number }).keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
       s.once('error', reject);
     });
   let ops: { server: ServerType; port: number };

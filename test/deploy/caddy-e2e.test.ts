@@ -28,6 +28,8 @@ const require = createRequire(import.meta.url);
 /** The long call: 7 progress notifications, one every 2 s, 14 s in all (> read_header 10 s). */
 const DURATION_S = 14;
 const STEPS = 7;
+/** How long Caddy 2.6.2's http transport keeps an idle upstream connection without `keepalive` set (docs/deploy-caddy.md §Caddy 2.6.2 defaults), ms. */
+const CADDY_UPSTREAM_IDLE_MS = 120_000;
 
 interface Event { event: string; t: number; [k: string]: unknown }
 
@@ -146,6 +148,15 @@ describe('Caddy 2.6.2 with the shipped Caddyfile in front of the broker (HTTPS, 
     expect(end - progress[0]!).toBeGreaterThan(8_000);
     for (let i = 1; i < progress.length; i++) expect(progress[i]! - progress[i - 1]!).toBeGreaterThan(1_000);
   }, 90_000);
+
+  it('keeps an idle connection open longer than Caddy keeps its idle upstream connections (2 min), so Caddy never reuses one the broker is closing', async () => {
+    // A POST Caddy writes into a connection the broker closes at that moment gets a 502: Caddy
+    // cannot retry it. Node announces its idle timeout in the Keep-Alive header.
+    const res = await fetch(`http://127.0.0.1:${broker.port}/healthz`);
+    await res.text();
+    const idleS = Number(/timeout=(\d+)/.exec(res.headers.get('keep-alive') ?? '')?.[1]);
+    expect(idleS * 1000).toBeGreaterThan(CADDY_UPSTREAM_IDLE_MS);
+  });
 
   it('publishes only the broker routes: /metrics and unknown paths are 404, /healthz answers', async () => {
     const ca = caddy!.rootCaPem;
