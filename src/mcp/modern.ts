@@ -9,7 +9,7 @@
  *      basic/versioning; schema DiscoverResult, CacheableResult
  */
 import { CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, LOG_LEVEL_META_KEY, PROTOCOL_VERSION_META_KEY, SERVER_INFO_META_KEY, classifyInboundRequest } from '@modelcontextprotocol/server';
-import { FRONT_PROTOCOL_VERSIONS, RPC, type Id, type RpcMessage } from './protocol.js';
+import { FRONT_PROTOCOL_VERSIONS, RPC, isObject, type Id, type RpcMessage } from './protocol.js';
 
 /** Modern revisions served (stateless, per-request `_meta`). */
 export const MODERN_PROTOCOL_VERSIONS = ['2026-07-28'] as const;
@@ -55,10 +55,6 @@ export type Inbound =
   | { kind: 'reject'; response: Response }
   | { kind: 'notification' }
   | ({ kind: 'modern' } & ModernRequest);
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 function claimOf(body: unknown): unknown {
   if (!isObject(body) || !isObject(body.params) || !isObject(body.params._meta)) return undefined;

@@ -84,7 +84,8 @@ export function capabilityFor(method: string): string | undefined {
 export const MAX_BATCH_MESSAGES = 100;
 
 const isId = (v: unknown): boolean => typeof v === 'string' || Number.isSafeInteger(v);
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** True for a JSON object (not null, not an array). */
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const only = (r: Record<string, unknown>, keys: ReadonlySet<string>): boolean => Object.keys(r).every((k) => keys.has(k));
 const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
 const RESULT_KEYS = new Set(['jsonrpc', 'id', 'result']);

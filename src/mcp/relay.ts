@@ -205,7 +205,7 @@ export function createRelay(deps: RelayDeps): Relay {
     if (header && !ACCEPTED_HEADER_VERSIONS.includes(header)) return httpRpcError(400, -32000, `Bad Request: Unsupported protocol version: ${header}`);
     const s = newSession(person, id, p);
     if (s instanceof Response) return s;
-    s.reattach(header ?? '2025-03-26', ids.capabilities(id));
+    s.reattach(header, ids.capabilities(id));
     log.info({ person: person.personId, session: id }, 'unknown session id of this person re-attached');
     return s;
   }

@@ -264,11 +264,12 @@ export class Session implements Downstream {
   /**
    * Re-attaches a session id that this process does not know (minted before a restart, or by
    * another replica): the session counts as initialized with what the client declared originally
-   * (`capabilities`, carried in the session id) and the version of its `MCP-Protocol-Version`.
+   * (`capabilities`, carried in the session id) and the version of its `MCP-Protocol-Version`
+   * header (`null`: none sent, taken as 2025-03-26).
    */
-  reattach(protocolVersion: string, capabilities: Record<string, unknown>): void {
+  reattach(protocolVersion: string | null, capabilities: Record<string, unknown>): void {
     this.#initialized = true;
-    this.protocolVersion = negotiateVersion(protocolVersion);
+    this.protocolVersion = negotiateVersion(protocolVersion ?? DEFAULT_HEADER_VERSION);
     this.capabilities = capabilities;
   }
 
@@ -296,9 +297,14 @@ export class Session implements Downstream {
       this.log.debug({ session: this.id, requestId }, 'undeliverable message dropped: its request is not open on this session');
       return;
     }
-    const data = JSON.stringify(msg);
-    const eventId = this.#replay?.store(streamId, data);
-    this.#streams.get(streamId)?.message(data, eventId);
+    const sse = this.#streams.get(streamId);
+    // Serialised once for the wire and the replay buffer; not at all when neither takes it (a
+    // stream whose connection dropped, with resuming off).
+    if (sse || this.#replay) {
+      const data = JSON.stringify(msg);
+      const eventId = this.#replay?.store(streamId, data);
+      sse?.message(data, eventId);
+    }
     if (!response) return;
     this.#pending.delete(requestId!);
     const left = (this.#awaiting.get(streamId) ?? 1) - 1;
