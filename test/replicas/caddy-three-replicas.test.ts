@@ -36,6 +36,8 @@ function adaptReplicasForLoopback(text: string, o: { port: number; adminPort: nu
 
 /** What Caddy printed (its JSON log: proxy errors, health changes, the access log), for failure messages. */
 const caddyLog: string[] = [];
+/** Caddy's admin API (its `/reverse_proxy/upstreams` lists each upstream's passive-check failures). */
+let caddyAdmin = '';
 
 async function caddyFront(upstreams: number[]): Promise<Front> {
   const port = await freePort();
@@ -49,6 +51,7 @@ async function caddyFront(upstreams: number[]): Promise<Front> {
     out += d.toString();
     caddyLog.push(...d.toString().split('\n').filter(Boolean));
   });
+  caddyAdmin = `http://127.0.0.1:${adminPort}`;
   const deadline = Date.now() + 20_000;
   while (!(await fetch(`http://127.0.0.1:${adminPort}/config/`).then((r) => r.ok, () => false))) {
     if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`caddy did not start:\n${out}`);
@@ -150,6 +153,10 @@ describe('three replicas behind Caddy (Caddyfile.replicas) on one PostgreSQL', (
     await until(() => people.every((p, i) => p.calls.filter((c) => c.ok).length >= okBefore[i]! + 10), 60_000);
     running = false;
     await Promise.all(loops);
+    // No healthy replica was counted failed (a count lasts fail_duration, 30 s, longer than this
+    // test): Caddy's own record, which a retried request would have raised (caddyserver/caddy#7546).
+    const upstreams = await (await fetch(`${caddyAdmin}/reverse_proxy/upstreams`)).json() as { address: string; fails: number }[];
+    expect(upstreams.filter((u) => u.address !== `127.0.0.1:${victim.port}`).map((u) => u.fails), JSON.stringify(upstreams)).toEqual([0, 0]);
     // Checked before the refresh below (a new access token is a new affinity key, which may pick
     // another replica): the people of the dead replica went on on one survivor each (one new
     // child), and no one else moved. A healthy replica counted failed by Caddy (a retried request,
