@@ -33,10 +33,21 @@ async function aliceToken(tb: Testbed, scopes: string[]): Promise<string> {
   return ((await res.json()) as { sha1: string }).sha1;
 }
 
-async function aliceApps(tb: Testbed): Promise<Array<{ id: number; name: string; client_id: string; redirect_uris: string[]; confidential_client: boolean }>> {
-  const res = await fetch(`${tb.giteaUrl}/api/v1/user/applications/oauth2?limit=50`, { headers: { authorization: basicAuth(tb) } });
-  return (await res.json()) as never;
+type OAuthApp = { id: number; name: string; client_id: string; redirect_uris: string[]; confidential_client: boolean };
+
+/** Every OAuth2 application of the test bed's account, all pages (other test files add theirs at the same time). */
+async function aliceApps(tb: Testbed): Promise<OAuthApp[]> {
+  const all: OAuthApp[] = [];
+  for (let page = 1; ; page++) {
+    const res = await fetch(`${tb.giteaUrl}/api/v1/user/applications/oauth2?limit=50&page=${page}`, { headers: { authorization: basicAuth(tb) } });
+    const apps = (await res.json()) as OAuthApp[];
+    all.push(...apps);
+    if (apps.length < 50) return all;
+  }
 }
+
+/** The applications registered for this file's public URL: only its own `init` runs make them. */
+const initApps = async (tb: Testbed) => (await aliceApps(tb)).filter((a) => a.redirect_uris.includes('https://mcp.example.test/oauth/callback'));
 
 describe('fjmcp-broker init (Gitea 1.26 test bed)', () => {
   let tb: Testbed;
@@ -131,12 +142,13 @@ describe('fjmcp-broker init (Gitea 1.26 test bed)', () => {
   it('refuses to overwrite an existing file without --force and registers nothing then', async () => {
     const out = join(dir, 'c.env');
     writeFileSync(out, 'KEEP=1\n');
-    const before = (await aliceApps(tb)).length;
+    // Counted for this file's public URL only: test files running alongside register apps of their own.
+    const before = (await initApps(tb)).length;
     const r = await init(['--forge-url', tb.giteaUrl, '--public-url', 'https://mcp.example.test', '--token-file', tokenFile, '--out', out]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--force');
     expect(readFileSync(out, 'utf8')).toBe('KEEP=1\n');
-    expect((await aliceApps(tb)).length).toBe(before);
+    expect((await initApps(tb)).length).toBe(before);
   });
 
   it('replaces the file with --force and leaves it 0600 even if it was world-readable', async () => {
