@@ -11,6 +11,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { signInManually, tokenRequest } from '../support/broker-consent.js';
@@ -45,16 +46,13 @@ async function caddyFront(upstreams: number[]): Promise<Front> {
   const dir = mkdtempSync(join(tmpdir(), 'caddy-replicas-'));
   const file = join(dir, 'Caddyfile');
   writeFileSync(file, adaptReplicasForLoopback(readFileSync(REPLICAS_CADDYFILE, 'utf8'), { port, adminPort, upstreams }));
-  let out = '';
   const proc: ResultPromise = execa(CADDY, ['run', '--adapter', 'caddyfile', '--config', file], { env: caddyEnv(dir), extendEnv: false, reject: false, all: true, forceKillAfterDelay: 3000 });
-  proc.all?.on('data', (d: Buffer) => {
-    out += d.toString();
-    caddyLog.push(...d.toString().split('\n').filter(Boolean));
-  });
+  // Whole lines, however the pipe cuts its chunks (a JSON line split in two would not parse).
+  createInterface({ input: proc.all! }).on('line', (l) => l && caddyLog.push(l));
   caddyAdmin = `http://127.0.0.1:${adminPort}`;
   const deadline = Date.now() + 20_000;
   while (!(await fetch(`http://127.0.0.1:${adminPort}/config/`).then((r) => r.ok, () => false))) {
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`caddy did not start:\n${out}`);
+    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`caddy did not start:\n${caddyLog.join('\n')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
@@ -166,6 +164,12 @@ describe('three replicas behind Caddy (Caddyfile.replicas) on one PostgreSQL', (
       expect(moved.map((r) => r.name), `${p.login} (home ${home.get(p.login)!.name}, killed ${victim.name})`).toHaveLength(home.get(p.login) === victim ? 1 : 0);
     }
 
+    // On failure the message carries what every replica and Caddy logged around each failed call,
+    // so a CI run that fails here can be traced (no secrets: the broker redacts them, and Caddy's
+    // log redacts Authorization).
+    const near = (ms: number, t: number) => Math.abs(ms - t) < 3_000;
+    const caddyNear = (t: number) => caddyLog.filter((l) => !l.includes('"level":"info"') && near(Number(/"ts":([0-9.]+)/.exec(l)?.[1] ?? 0) * 1000, t)).slice(-15).map(brief).join('\n');
+    const around = (t: number) => set.replicas.map((r) => `${r.name}${r === victim ? ' (killed)' : ''}:\n${r.logLines.filter((l) => near(Date.parse(/"time":"([^"]+)"/.exec(l)?.[1] ?? ''), t)).slice(-15).map(brief).join('\n')}`).join('\n') + `\ncaddy (warnings and errors):\n${caddyNear(t)}`;
     for (const p of people) {
       const after = p.calls.filter((c) => c.start > killedAt);
       expect(after.length).toBeGreaterThanOrEqual(10);
@@ -173,12 +177,6 @@ describe('three replicas behind Caddy (Caddyfile.replicas) on one PostgreSQL', (
       // only with Caddy's own 502 (no body): the request Caddy sent there before marking it down.
       const mayFail = home.get(p.login) === victim && !after[0]!.ok && after[0]!.detail === '502 ' ? 1 : 0;
       const failedAfter = after.slice(mayFail).filter((c) => !c.ok);
-      // On failure the message carries what every replica and Caddy logged around each failed
-      // call, so a CI run that fails here can be traced (no secrets: the broker redacts them, and
-      // Caddy's log redacts Authorization).
-      const near = (ms: number, t: number) => Math.abs(ms - t) < 3_000;
-      const caddyNear = (t: number) => caddyLog.filter((l) => !l.includes('"level":"info"') && near(Number(/"ts":([0-9.]+)/.exec(l)?.[1] ?? 0) * 1000, t)).slice(-15).map(brief).join('\n');
-      const around = (t: number) => set.replicas.map((r) => `${r.name}${r === victim ? ' (killed)' : ''}:\n${r.logLines.filter((l) => near(Date.parse(/"time":"([^"]+)"/.exec(l)?.[1] ?? ''), t)).slice(-15).map(brief).join('\n')}`).join('\n') + `\ncaddy (warnings and errors):\n${caddyNear(t)}`;
       expect(failedAfter.map((c) => c.detail), failedAfter.map((c) => `${p.login}: call at kill+${c.start - killedAt} ms\n${around(c.start)}`).join('\n\n')).toEqual([]);
       // Each person's loop is sequential, so at most one call was in flight when the signal was
       // sent. Calls started while the process was being torn down (signal sent, not yet exited)
