@@ -14,6 +14,7 @@ import { execa } from 'execa';
 import type { Logger } from '../ops/log.js';
 import { redactText } from '../ops/log.js';
 import { LineSplitter } from './line-splitter.js';
+import { parseJsonBytes, toWire } from '../lib/raw-json.js';
 import type { ChildSandbox, SpawnPlan } from './sandbox.js';
 import { StderrRing } from './stderr-ring.js';
 import { StdoutNoise } from './stdout-noise.js';
@@ -42,6 +43,7 @@ export interface ChildExit {
 
 /** Messages longer than this (UTF-16 units) are written without a copy for their newline. */
 const LARGE_LINE = 64 * 1024;
+const NEWLINE = '\n';
 
 /** Process groups alive right now: killed synchronously if the broker exits (supergateway #155). */
 const liveGroups = new Set<number>();
@@ -69,7 +71,7 @@ export class ChildProcess {
   onMessage: (msg: unknown) => void = () => {};
   #stopReason: string | undefined;
   #alive = true;
-  #queue: string[] = [];
+  #queue: (string | Buffer)[] = [];
   #queuedBytes = 0;
   #draining = false;
   readonly #stderr = new StderrRing();
@@ -123,22 +125,24 @@ export class ChildProcess {
     }
     const log = opts.log;
     const noise = new StdoutNoise(log, this.pid);
+    const parsed = (parse: () => unknown) => {
+      let msg: unknown;
+      try {
+        msg = parse();
+      } catch {
+        noise.count(); // a child's stdout is data: counted, never logged
+        return;
+      }
+      this.onMessage(msg);
+    };
     const splitter = new LineSplitter(
       opts.maxMessageBytes,
-      (line) => {
-        let msg: unknown;
-        try {
-          msg = JSON.parse(line);
-        } catch {
-          noise.count(); // a child's stdout is data: counted, never logged
-          return;
-        }
-        this.onMessage(msg);
-      },
+      (line) => parsed(() => JSON.parse(line)),
       (err) => {
         log.error({ pid: this.pid, err: err.message }, 'child message too large; stopping the child');
         void this.stop('message-too-large');
       },
+      (pieces) => parsed(() => parseJsonBytes(pieces)),
     );
     this.#proc.stdout!.on('data', (chunk: Buffer) => splitter.push(chunk));
     this.#proc.stderr!.on('data', (chunk: Buffer) => {
@@ -187,19 +191,22 @@ export class ChildProcess {
   }
 
   /**
-   * Writes one JSON-RPC message. Honours backpressure: while stdin wants a drain, messages wait
-   * in order instead of piling into the stream's own buffer; more than 2 × `maxMessageBytes`
-   * waiting (UTF-16 units, roughly bytes) stops the child with reason `stdin-backlog`.
+   * Writes one JSON-RPC message (large literals kept as bytes are written as those bytes:
+   * lib/raw-json). Honours backpressure: while stdin wants a drain, messages wait in order instead
+   * of piling into the stream's own buffer; more than 2 × `maxMessageBytes` waiting (UTF-16 units
+   * of text and bytes of kept literals, roughly bytes) stops the child with reason `stdin-backlog`.
    */
   send(msg: object): void {
     if (!this.#alive) return;
-    const json = JSON.stringify(msg);
+    const json = toWire(msg);
     // A large message is written as its JSON and then the newline: appending the newline would
     // make one more copy of the whole text (the concatenation is flattened when written).
-    const parts = json.length > LARGE_LINE ? [json, '\n'] : [`${json}\n`];
+    const parts = typeof json !== 'string' ? [...json.parts, NEWLINE] : json.length > LARGE_LINE ? [json, NEWLINE] : [`${json}\n`];
     if (this.#draining) {
-      this.#queue.push(...parts);
-      this.#queuedBytes += json.length + 1;
+      for (const part of parts) {
+        this.#queue.push(part);
+        this.#queuedBytes += part.length;
+      }
       // A child that stopped reading stdin must not make the broker buffer without bound.
       if (this.#queuedBytes > 2 * this.opts.maxMessageBytes) {
         this.opts.log.error({ pid: this.pid, queuedBytes: this.#queuedBytes }, 'child stopped reading stdin; stopping the child');
@@ -217,9 +224,9 @@ export class ChildProcess {
     this.#proc.stdin!.once('drain', () => {
       this.#draining = false;
       while (this.#queue.length && this.#alive) {
-        const line = this.#queue.shift()!;
-        this.#queuedBytes -= line.length;
-        if (!this.#proc.stdin!.write(line)) return this.#waitDrain();
+        const part = this.#queue.shift()!;
+        this.#queuedBytes -= part.length;
+        if (!this.#proc.stdin!.write(part)) return this.#waitDrain();
       }
     });
   }

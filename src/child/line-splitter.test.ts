@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RAW_LINE_MIN_BYTES } from '../lib/raw-json.js';
 import { LineSplitter, MessageTooLargeError } from './line-splitter.js';
 
 function collect(max: number) {
@@ -40,5 +41,23 @@ describe('LineSplitter', () => {
     s.push(Buffer.from('\n'));
     expect(lines[0]).toHaveLength(16 << 20);
     expect(performance.now() - t0).toBeLessThan(2000); // quadratic re-concatenation takes minutes
+  });
+});
+
+describe('LineSplitter: large lines as bytes', () => {
+  it('hands a line of at least RAW_LINE_MIN_BYTES that spans chunks on as views of those chunks (no joined copy), CR removed; a smaller one as text', () => {
+    const lines: string[] = [];
+    const large: Buffer[][] = [];
+    const s = new LineSplitter(1 << 20, (l) => lines.push(l), () => {}, (p) => large.push(p));
+    const a = Buffer.alloc(RAW_LINE_MIN_BYTES, 0x61);
+    const b = Buffer.concat([Buffer.from('bc\r\n{"small":"'), Buffer.from([0xc3])]); // é's first byte
+    const c = Buffer.from([0xa9]); // ...and its second, in the next chunk
+    s.push(a);
+    s.push(b);
+    s.push(Buffer.concat([c, Buffer.from('"}\n')]));
+    expect(large).toHaveLength(1);
+    expect(large[0]!.map((p) => p.buffer)).toEqual([a.buffer, b.buffer]);
+    expect(Buffer.concat(large[0]!).toString()).toBe(`${'a'.repeat(RAW_LINE_MIN_BYTES)}bc`);
+    expect(lines).toEqual(['{"small":"é"}']);
   });
 });

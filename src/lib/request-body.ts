@@ -40,3 +40,33 @@ export async function readBodyText(req: Request, cap: number): Promise<BodyText>
   }
   return { tooLarge: false, text: Buffer.concat(chunks).toString('utf8') };
 }
+
+/** The outcome: the bytes as they arrived (views, not joined), or `tooLarge` past `cap` bytes. */
+export type BodyBytes = { tooLarge: false; chunks: Buffer[]; bytes: number } | { tooLarge: true };
+
+/**
+ * Reads `req`'s body as the chunks it arrived in, at most `cap` bytes, without joining or
+ * decoding them: for large bodies whose large strings are relayed as bytes (lib/raw-json).
+ * Goes through the body stream, which costs a little more per request than {@link readBodyText}
+ * but holds the bytes once (node-server's direct read joins them and `arrayBuffer()` copies that).
+ * @throws whatever reading the body throws (a reset connection, a body already used).
+ */
+export async function readBodyBytes(req: Request, cap: number): Promise<BodyBytes> {
+  const declared = req.headers.get('content-length');
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > cap) return { tooLarge: true };
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  if (!req.body) return { tooLarge: false, chunks, bytes };
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    if (bytes > cap) {
+      await reader.cancel().catch(() => {});
+      return { tooLarge: true };
+    }
+    chunks.push(Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+  }
+  return { tooLarge: false, chunks, bytes };
+}

@@ -10,6 +10,7 @@ import type { ChildProcess } from '../child/child-process.js';
 import type { Logger } from '../ops/log.js';
 import { CHILD_PROTOCOL_VERSION, RPC, capabilityFor, isRequest, isResponse, rpcError, type Id, type RpcMessage } from './protocol.js';
 import { PACKAGE } from '../version.js';
+import { materialize } from '../lib/raw-json.js';
 
 /** How long the child may take to answer the broker's `initialize`, in ms. */
 export const CHILD_INIT_TIMEOUT_MS = 30_000;
@@ -226,9 +227,12 @@ export class ChildLink {
     if (isResponse(msg)) {
       const p = typeof msg.id === 'number' ? this.#settle(msg.id) : undefined;
       if (!p) return; // answer to a cancelled or unknown request: dropped, as MCP cancellation allows
-      if (p.downstream) msg.id = p.clientId!;
-      return p.resolve(msg);
+      if (!p.downstream) return p.resolve(materialize(msg)); // the broker's own: it reads the strings
+      msg.id = p.clientId!;
+      return p.resolve(msg); // large literals stay bytes: the response goes to one client as it is
     }
+    // Notifications and requests are copied, broadcast or kept (routing state): ordinary strings.
+    msg = materialize(msg);
     if (isRequest(msg)) return this.#childRequest(msg);
     if (typeof msg.method === 'string') this.#notification(msg);
   }

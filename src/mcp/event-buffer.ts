@@ -4,8 +4,8 @@
  * whose stream dropped reconnects with `GET` + `Last-Event-ID` and receives what it missed — the
  * result of a long call included — instead of losing it.
  *
- * Events are kept as the JSON text that was written (serialised once, for the stream and the
- * buffer alike). Bounded by bytes (`FJMCP_SSE_REPLAY_BYTES` per session, UTF-8 bytes of the JSON text): the oldest events go
+ * Events are kept as the JSON that was written (serialised once, for the stream and the buffer
+ * alike; a large message as its text and the bytes of its large literals: lib/raw-json). Bounded by bytes (`FJMCP_SSE_REPLAY_BYTES` per session, UTF-8 bytes of the JSON text): the oldest events go
  * first. A resume whose missed events were already dropped is refused with an error (never a
  * silent partial replay), so the client knows to re-issue the request.
  *
@@ -16,6 +16,7 @@
  *   replay only the disconnected stream's messages)
  */
 import { randomBytes } from 'node:crypto';
+import { wireBytes, type WireJson } from '../lib/raw-json.js';
 
 export type EventId = string;
 export type StreamId = string;
@@ -27,8 +28,8 @@ interface Stored {
   id: EventId;
   seq: number;
   streamId: StreamId;
-  /** The event's data: a JSON-RPC message's text, or '' for a priming event. */
-  data: string;
+  /** The event's data: a JSON-RPC message's JSON, or '' for a priming event. */
+  data: WireJson;
   bytes: number;
 }
 
@@ -52,10 +53,10 @@ export class EventBuffer {
   }
 
   /** Keeps one event of `streamId` (`data` '' for a priming event) and returns its id. */
-  store(streamId: StreamId, data: string): EventId {
+  store(streamId: StreamId, data: WireJson): EventId {
     const seq = ++this.#seq;
     const id = `${streamId}.${seq}.${this.#epoch}`;
-    const bytes = Buffer.byteLength(data);
+    const bytes = wireBytes(data);
     this.#events.push({ id, seq, streamId, data, bytes });
     this.#bytes += bytes;
     while (this.#bytes > this.maxBytes && this.#events.length > 0) {
@@ -87,7 +88,7 @@ export class EventBuffer {
    * The events of `lastEventId`'s stream sent after it, oldest first (priming events left out:
    * they carry only an id). Call {@link gap} first: this returns what is kept, whole or not.
    */
-  after(lastEventId: EventId): { id: EventId; data: string }[] {
+  after(lastEventId: EventId): { id: EventId; data: WireJson }[] {
     const last = this.#parse(lastEventId);
     if (!last) return [];
     return this.#events.filter((e) => e.streamId === last.streamId && e.seq > last.seq && e.data !== '').map(({ id, data }) => ({ id, data }));

@@ -7,6 +7,7 @@
  * proxies get a first byte. Closing the stream (or leaving before the JSON answer) cancels the
  * call at the child (streamable-http §cancellation).
  */
+import { toWire, wireBody } from '../lib/raw-json.js';
 import type { Downstream } from './child-link.js';
 import { logWanted, modernizeResult, type ModernRequest } from './modern.js';
 import { RPC, isResponse, type Id, type RpcMessage } from './protocol.js';
@@ -68,7 +69,7 @@ export class ModernCall implements Downstream {
     modernizeResult(this.req.msg.method, msg);
     if (this.#sse) return this.#sse.end(msg);
     const status = msg.error?.code === RPC.METHOD_NOT_FOUND ? 404 : 200;
-    this.#resolve(new Response(JSON.stringify(msg), { status, headers: { 'content-type': 'application/json' } }));
+    this.#resolve(new Response(wireBody(toWire(msg)), { status, headers: { 'content-type': 'application/json' } }));
   }
 
   #stream(): SseWriter {

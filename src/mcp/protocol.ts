@@ -4,7 +4,8 @@
  * streamable HTTP front serves, version negotiation, error codes and message shapes.
  * @see MCP 2025-11-25 basic/lifecycle §version-negotiation, basic/transports §streamable-http
  */
-import { readBodyText } from '../lib/request-body.js';
+import { RAW_LINE_MIN_BYTES, materialize, parseJsonBytes, rawLiteralsOnlyIn } from '../lib/raw-json.js';
+import { readBodyBytes, readBodyText } from '../lib/request-body.js';
 
 /** Revisions the front serves with sessions (newest first). 2026-07-28 is a front-end addition. */
 export const FRONT_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26'] as const;
@@ -58,15 +59,23 @@ export function httpRpcError(status: number, code: number, message: string, head
 
 /**
  * Reads and parses a JSON-RPC POST body of at most `maxBytes` (FJMCP_MAX_BODY_BYTES), for `/mcp`
- * and the legacy messages endpoint. @returns the parsed value, or the HTTP error to send: 400
- * -32700 when the body cannot be read or is not JSON, 413 when it is larger than `maxBytes`.
+ * and the legacy messages endpoint. A body declared at least {@link RAW_LINE_MIN_BYTES} long is
+ * read as bytes and its large strings inside a `tools/call`'s `arguments` stay bytes on their way
+ * to the child (lib/raw-json; anywhere else they are decoded: the relay reads ids, methods and
+ * progress tokens). @returns the parsed value, or the HTTP error to send: 400 -32700 when the body
+ * cannot be read or is not JSON, 413 when it is larger than `maxBytes`.
  */
 export async function readRpcBody(req: Request, maxBytes: number): Promise<{ parsed: unknown } | Response> {
-  const body = await readBodyText(req, maxBytes).catch(() => undefined);
+  const declared = Number(req.headers.get('content-length') ?? 0);
+  const large = declared >= RAW_LINE_MIN_BYTES;
+  const body = await (large ? readBodyBytes(req, maxBytes) : readBodyText(req, maxBytes)).catch(() => undefined);
   if (!body) return httpRpcError(400, RPC.PARSE_ERROR, 'Parse error: the request body could not be read');
   if (body.tooLarge) return httpRpcError(413, RPC.INVALID_REQUEST, `request body larger than ${maxBytes} bytes (FJMCP_MAX_BODY_BYTES)`);
   try {
-    return { parsed: JSON.parse(body.text) };
+    if ('text' in body) return { parsed: JSON.parse(body.text) };
+    const parsed = parseJsonBytes(body.chunks) as RpcMessage;
+    const args = parsed.method === 'tools/call' && isObject(parsed.params) ? parsed.params.arguments : undefined;
+    return { parsed: rawLiteralsOnlyIn(parsed, args) ? parsed : materialize(parsed) };
   } catch {
     return httpRpcError(400, RPC.PARSE_ERROR, 'Parse error: Invalid JSON');
   }

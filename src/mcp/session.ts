@@ -16,6 +16,7 @@
  * @see MCP 2025-11-25 basic/transports §streamable-http
  */
 import { randomUUID } from 'node:crypto';
+import { toWire, wireBody } from '../lib/raw-json.js';
 import type { Logger } from '../ops/log.js';
 import type { Downstream } from './child-link.js';
 import { EventBuffer, type StreamId } from './event-buffer.js';
@@ -258,7 +259,7 @@ export class Session implements Downstream {
       this.person.receive(this, msg);
     });
     if (!answer) return new Response(null, { status: 499 }); // the client is gone; nobody reads this
-    return new Response(JSON.stringify(answer), { headers: { 'content-type': 'application/json', 'mcp-session-id': this.id } });
+    return new Response(wireBody(toWire(answer)), { headers: { 'content-type': 'application/json', 'mcp-session-id': this.id } });
   }
 
   /**
@@ -301,7 +302,7 @@ export class Session implements Downstream {
     // Serialised once for the wire and the replay buffer; not at all when neither takes it (a
     // stream whose connection dropped, with resuming off).
     if (sse || this.#replay) {
-      const data = JSON.stringify(msg);
+      const data = toWire(msg);
       const eventId = this.#replay?.store(streamId, data);
       sse?.message(data, eventId);
     }

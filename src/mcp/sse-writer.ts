@@ -15,6 +15,8 @@
  * @see WHATWG HTML §server-sent-events (event stream format)
  */
 
+import { toWire, type WireJson } from '../lib/raw-json.js';
+
 /** Interval of SSE keepalive comments in ms (proxies cut idle streams after 100–300 s). */
 export const SSE_KEEPALIVE_MS = 15_000;
 /** Bytes of SSE that may wait for one slow client before its stream is cut, default 8 MiB. */
@@ -101,17 +103,18 @@ export class SseWriter {
 
   /** Sends one JSON-RPC message as a `message` event. */
   send(msg: unknown, eventId?: string): void {
-    this.message(JSON.stringify(msg), eventId);
+    this.message(toWire(msg), eventId);
   }
 
-  /** Sends serialized JSON-RPC text (one line: JSON.stringify output) as a `message` event. */
-  message(json: string, eventId?: string): void {
+  /** Sends serialized JSON-RPC (one line: {@link toWire} output) as a `message` event. */
+  message(json: WireJson, eventId?: string): void {
     if (this.#ended) return;
     const head = eventId === undefined ? 'event: message\ndata: ' : `event: message\nid: ${eventId}\ndata: `;
-    if (json.length <= SPLIT_FRAME_CHARS) return this.#enqueue(encoder.encode(`${head}${json}\n\n`));
+    if (typeof json === 'string' && json.length <= SPLIT_FRAME_CHARS) return this.#enqueue(encoder.encode(`${head}${json}\n\n`));
     if (!this.#room()) return;
     this.#ctrl.enqueue(encoder.encode(head));
-    this.#ctrl.enqueue(Buffer.from(json, 'utf8'));
+    if (typeof json === 'string') this.#ctrl.enqueue(Buffer.from(json, 'utf8'));
+    else for (const p of json.parts) this.#ctrl.enqueue(typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
     this.#ctrl.enqueue(TAIL);
   }
 

@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { jsonByteLength } from '../lib/json-size.js';
+import { decodeLiteral, rawExtraBytes, rawLiteralOf } from '../lib/raw-json.js';
 import type { Principal } from '../lib/principal.js';
 import { readBodyText } from '../lib/request-body.js';
 import type { ToolAudit } from '../ops/tool-audit.js';
@@ -87,7 +88,7 @@ export class ToolGate {
     const args = msg.params?.arguments;
     // Digested before the call, so a large argument's canonical JSON is garbage before the answer
     // (often as large) arrives, not beside it.
-    const argsSha256 = digestArguments(args);
+    const argsSha256 = digestArguments(args, msg);
     const pp = await this.#personPolicy(person);
     let repository: string | undefined;
     if (pp.unrestricted) repository = pp.repositoryOf(name, args);
@@ -201,7 +202,8 @@ export class ToolGate {
       outcome: c.outcome,
       reason: c.reason ?? null,
       durationMs: Math.round(c.durationMs * 1000) / 1000,
-      resultBytes: c.res ? jsonByteLength(c.res.result ?? c.res.error ?? null) : 0,
+      // Large literals kept as bytes count at their real size (lib/raw-json: all sit in the result).
+      resultBytes: c.res ? jsonByteLength(c.res.result ?? c.res.error ?? null) + rawExtraBytes(c.res) : 0,
       server: this.deps.server ?? 'default',
     };
     this.deps.audit.record(r);
@@ -237,34 +239,48 @@ function outcomeOf(res: RpcMessage | undefined): ToolCallOutcome {
  * hash in pieces (up to {@link DIGEST_CHUNK} characters at a time), never built whole: a 10 MiB
  * argument costs its own `JSON.stringify`, not a second copy of the document.
  */
-export function digestArguments(args: unknown): string {
+export function digestArguments(args: unknown, msg?: RpcMessage): string {
   const hash = createHash('sha256');
   let pending = '';
-  const put = (s: string) => {
+  const flush = () => {
+    if (pending) hash.update(pending);
+    pending = '';
+  };
+  const put = (s: string | readonly Buffer[]) => {
+    if (typeof s !== 'string') {
+      flush();
+      for (const b of s) hash.update(b);
+      return;
+    }
     if (pending.length + s.length <= DIGEST_CHUNK) {
       pending += s;
       return;
     }
-    if (pending) hash.update(pending);
-    pending = '';
+    flush();
     if (s.length > DIGEST_CHUNK) hash.update(s);
     else pending = s;
   };
-  canonicalJson(args ?? {}, put);
-  if (pending) hash.update(pending);
+  canonicalJson(args ?? {}, put, msg);
+  flush();
   return hash.digest('hex');
 }
 
 /** Characters of canonical JSON collected before they go to the hash. */
 const DIGEST_CHUNK = 64 * 1024;
 
-function canonicalJson(v: unknown, put: (s: string) => void): void {
+function canonicalJson(v: unknown, put: (s: string | readonly Buffer[]) => void, msg: RpcMessage | undefined): void {
+  if (typeof v === 'string' && msg) {
+    // A large string kept as the client's bytes (lib/raw-json): hashed as those bytes when they
+    // are its canonical JSON, else decoded once.
+    const raw = rawLiteralOf(msg, v);
+    if (raw) return put(raw.canonical ? raw.bytes : JSON.stringify(decodeLiteral(raw.bytes)));
+  }
   if (v === null || typeof v !== 'object') return put(JSON.stringify(v) ?? 'null');
   if (Array.isArray(v)) {
     put('[');
     v.forEach((x, i) => {
       if (i > 0) put(',');
-      canonicalJson(x, put);
+      canonicalJson(x, put, msg);
     });
     return put(']');
   }
@@ -277,7 +293,7 @@ function canonicalJson(v: unknown, put: (s: string) => void): void {
     first = false;
     put(JSON.stringify(k));
     put(':');
-    canonicalJson(x, put);
+    canonicalJson(x, put, msg);
   }
   put('}');
 }

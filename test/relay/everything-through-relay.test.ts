@@ -33,6 +33,12 @@ describe.each(['v1', 'v2'] as SdkLine[])('with the %s SDK client', (line) => {
     expect(textOf(await c.callTool('echo', { message: `hello ${line}` }))).toBe(`Echo: hello ${line}`);
   });
 
+  it('relays a large argument and result unchanged both ways (kept as the bytes the peers wrote: docs/relay.md §Large messages)', async () => {
+    // Multi-byte characters (cut across pipe and socket chunks), quotes, backslashes, line breaks.
+    const message = `${line} ${'é€𝄞 "q" \\ \n\t/'.repeat(20_000)} end`;
+    expect(textOf(await c.callTool('echo', { message }))).toBe(`Echo: ${message}`);
+  });
+
   it('lists and reads resources, lists and gets prompts (MCP server/resources, server/prompts)', async () => {
     const uris = await c.listResources();
     expect(uris.length).toBeGreaterThan(0);

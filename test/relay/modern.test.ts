@@ -116,6 +116,17 @@ describe('with server-everything as the child', () => {
     await c.close();
   });
 
+  it('answers a 2026-07-28 call with a large argument and result as JSON, the result unchanged (large strings relayed as bytes: docs/relay.md §Large messages)', async () => {
+    const who = personHeaders('large', `${marker}-large`);
+    const message = `${'é€𝄞 "q" \\ \n'.repeat(20_000)} end`;
+    const res = await post(r.url, who, { id: 'big', method: 'tools/call', params: { name: 'echo', arguments: { message }, _meta: envelope() } }, { accept: 'application/json' });
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const answer = (await res.json()) as Rpc;
+    expect(answer.id).toBe('big');
+    expect(answer.result!.resultType).toBe('complete');
+    expect((answer.result!.content as { text: string }[])[0]!.text).toBe(`Echo: ${message}`);
+  });
+
   it('rejects what 2026-07-28 rejects: -32020 for disagreeing or missing headers, -32022 with the supported versions, 404 -32601 for removed methods', async () => {
     const who = personHeaders('bad', `${marker}-bad`);
     const call = { id: 7, method: 'tools/call', params: { name: 'echo', arguments: { message: 'x' }, _meta: envelope() } };
