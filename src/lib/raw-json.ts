@@ -99,6 +99,11 @@ export function hasRawLiterals(msg: unknown): boolean {
   return typeof msg === 'object' && msg !== null && (msg as WithRaw)[RAW] !== undefined;
 }
 
+/** Drops `msg`'s literals kept as bytes (once written: what still writes them holds its own references). */
+export function releaseRawLiterals(msg: unknown): void {
+  if (hasRawLiterals(msg)) delete (msg as WithRaw)[RAW];
+}
+
 /**
  * Bytes the skeleton's JSON lacks of `msg`'s real JSON (0 for an ordinary message); every large
  * literal counts, wherever it sits in the message.

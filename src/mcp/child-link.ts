@@ -10,7 +10,7 @@ import type { ChildProcess } from '../child/child-process.js';
 import type { Logger } from '../ops/log.js';
 import { CHILD_PROTOCOL_VERSION, RPC, capabilityFor, isRequest, isResponse, rpcError, type Id, type RpcMessage } from './protocol.js';
 import { PACKAGE } from '../version.js';
-import { materialize } from '../lib/raw-json.js';
+import { materialize, releaseRawLiterals } from '../lib/raw-json.js';
 
 /** How long the child may take to answer the broker's `initialize`, in ms. */
 export const CHILD_INIT_TIMEOUT_MS = 30_000;
@@ -147,9 +147,11 @@ export class ChildLink {
       calls.set(clientId, childId);
       msg.id = childId;
       this.proc.send(msg);
-      // Nothing reads a request's params once they are written to the child; dropping them lets a
-      // large argument go before the answer (often as large) arrives, instead of lasting the call.
+      // Nothing reads a request's params once they are written to the child; dropping them (and
+      // the bytes of its large strings: lib/raw-json) lets a large argument go before the answer
+      // (often as large) arrives, instead of lasting the call.
       delete msg.params;
+      releaseRawLiterals(msg);
     });
   }
 
