@@ -1,6 +1,7 @@
 /**
  * @module lib/request-body
- * Reads a request body as text under a byte cap, for the OAuth form endpoints and the MCP routes.
+ * Reads a request body under a byte cap, as text for the OAuth form endpoints and the MCP routes,
+ * or as the chunks it arrived in for large MCP bodies (lib/raw-json).
  *
  * With a declared `Content-Length` (RFC 9110 §8.6) no larger than the cap, the body is read with
  * `Request.text()`: under @hono/node-server that reads the Node socket directly, without building
@@ -24,21 +25,8 @@ export async function readBodyText(req: Request, cap: number): Promise<BodyText>
     // A hand-made Request (tests' app.request) may carry a header that does not match its body.
     return text.length > cap ? { tooLarge: true } : { tooLarge: false, text };
   }
-  if (!req.body) return { tooLarge: false, text: '' };
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > cap) {
-      await reader.cancel().catch(() => {});
-      return { tooLarge: true };
-    }
-    chunks.push(value);
-  }
-  return { tooLarge: false, text: Buffer.concat(chunks).toString('utf8') };
+  const bytes = await readBodyBytes(req, cap);
+  return bytes.tooLarge ? bytes : { tooLarge: false, text: Buffer.concat(bytes.chunks, bytes.bytes).toString('utf8') };
 }
 
 /** The outcome: the bytes as they arrived (views, not joined), or `tooLarge` past `cap` bytes. */
@@ -54,6 +42,8 @@ export type BodyBytes = { tooLarge: false; chunks: Buffer[]; bytes: number } | {
 export async function readBodyBytes(req: Request, cap: number): Promise<BodyBytes> {
   const declared = req.headers.get('content-length');
   if (declared !== null && /^\d+$/.test(declared) && Number(declared) > cap) return { tooLarge: true };
+  // Cut as soon as more than the cap has arrived: a chunked body declares nothing, and a
+  // hand-made Request (tests' app.request) may declare less than it carries.
   const chunks: Buffer[] = [];
   let bytes = 0;
   if (!req.body) return { tooLarge: false, chunks, bytes };

@@ -5,7 +5,8 @@
  * result of a long call included — instead of losing it.
  *
  * Events are kept as the JSON that was written (serialised once, for the stream and the buffer
- * alike; a large message as its text and the bytes of its large literals: lib/raw-json). Bounded by bytes (`FJMCP_SSE_REPLAY_BYTES` per session, UTF-8 bytes of the JSON text): the oldest events go
+ * alike; a large message as its text and the bytes of its large literals: lib/raw-json). Bounded
+ * by bytes (`FJMCP_SSE_REPLAY_BYTES` per session, UTF-8 bytes of the JSON): the oldest events go
  * first. A resume whose missed events were already dropped is refused with an error (never a
  * silent partial replay), so the client knows to re-issue the request.
  *
