@@ -15,16 +15,17 @@
  * - broker 2025-11-25: a session (`Mcp-Session-Id`), SSE reply;
  * - broker 2026-07-28: one stateless request per call (`_meta` envelope, `Mcp-Method`/`Mcp-Name`);
  * - supergateway (devDependency, stateful Streamable HTTP) in front of the same child build.
- * Then: relay CPU per call (the broker process's utime+stime from /proc/<pid>/stat over a fixed
+ * First, on the fresh broker, a large result (a 10 MiB `echo` result: peak RSS increase of the
+ * broker process, VmHWM after resetting it through /proc/<pid>/clear_refs, as a multiple of the
+ * payload). Then: relay CPU per call (the broker process's utime+stime from /proc/<pid>/stat over a fixed
  * number of calls per path, and of the HTTP floor's process for scale), a saturation run (N people × M callers; for the broker N persons with
  * N tokens and N children, each caller its own session; for supergateway the same N×M callers on its
- * single session and child), and a large result (a 10 MiB `echo` result: peak RSS increase of the
- * broker process, VmHWM after resetting it through /proc/<pid>/clear_refs, as a multiple of the
- * payload). A tail run: BENCH_TAIL_CALLERS (4) callers of one person (one child) against as many
+ * single session and child). A tail run: BENCH_TAIL_CALLERS (4) callers of one person (one child) against as many
  * people with one caller each and as many concurrent callers straight on one stdio child, p99 each.
  * Every figure that compares is a ratio of medians measured in the same run (the machine is shared).
  * Settings: BENCH_CALLS (2000), BENCH_CPU_CALLS (2000), BENCH_PEOPLE (20), BENCH_CALLERS (4),
- * BENCH_SAT_SECONDS (5), BENCH_SAT_ROUNDS (3), BENCH_LARGE_MIB (10), BENCH_CHILD_SANDBOX (off; the
+ * BENCH_SAT_SECONDS (5), BENCH_SAT_ROUNDS (3), BENCH_LARGE_MIB (10), BENCH_LARGE_ONLY (1: only the
+ * large result, which always runs first on a fresh broker), BENCH_CHILD_SANDBOX (off; the
  * broker's FJMCP_CHILD_SANDBOX), BENCH_BROKER_ENTRY (tsx|dist), BENCH_CPU_PROF (a directory: the
  * broker runs under `node --cpu-prof` and writes its profile there on exit), BENCH_CALL_TIMEOUT_MS
  * (30000: a call, handshake or start-up step that takes longer fails the bench, naming the path).
@@ -59,6 +60,7 @@ const SAT_SECONDS = num('BENCH_SAT_SECONDS', 5);
 const SAT_ROUNDS = num('BENCH_SAT_ROUNDS', 3);
 const LARGE_BYTES = num('BENCH_LARGE_MIB', 10) * 1024 * 1024;
 const TAIL_CALLERS = num('BENCH_TAIL_CALLERS', 4);
+const LARGE_ONLY = process.env.BENCH_LARGE_ONLY === '1';
 const SANDBOX = process.env.BENCH_CHILD_SANDBOX ?? 'off';
 const ENTRY = process.env.BENCH_BROKER_ENTRY ?? 'tsx';
 const CPU_PROF = process.env.BENCH_CPU_PROF;
@@ -328,6 +330,33 @@ async function peakRssIncrease(pid: number, run: () => Promise<void>): Promise<{
   return { before, increase: peak - before };
 }
 
+/**
+ * Large result: one `echo` of LARGE_BYTES through the broker (2025-11-25 session), three times, each
+ * beside the same call straight to the stdio child. Run first, on a fresh broker: a heap the other
+ * phases grew has room for a large call without growing, which hides what the call holds.
+ * Supergateway is left out: its express body parser refuses a request body over 100 KB (HTTP 413).
+ * The message is LARGE_BYTES less 1 KiB: the child (server-everything on SDK 1.x) drops any stdio
+ * line over 10 MiB (STDIO_DEFAULT_MAX_BUFFER_SIZE) and closes its transport without a word, so a
+ * request of 10 MiB plus its JSON envelope never got an answer; that was the real-path bench's hang.
+ * The child reads its stdin in O(n²) (Buffer.concat per chunk), so these calls take seconds.
+ */
+async function largeResult(direct: (i: number, message: string) => Promise<void>, b25: (i: number, message?: string) => Promise<void>, pid: number) {
+  const big = 'x'.repeat(LARGE_BYTES - 1024);
+  timeoutMs = CALL_TIMEOUT_MS * 10;
+  const large: { direct: number; broker: number; rssB: number; rssBefore: number }[] = [];
+  for (let r = 0; r < 3; r++) {
+    progress(`large result: run ${r + 1} of 3`);
+    let t = performance.now();
+    await direct(900 + r, big);
+    const directMs = performance.now() - t;
+    let brokerMs = 0;
+    const rss = await peakRssIncrease(pid, async () => { t = performance.now(); await b25(910 + r, big); brokerMs = performance.now() - t; });
+    large.push({ direct: directMs, broker: brokerMs, rssB: rss.increase, rssBefore: rss.before });
+  }
+  timeoutMs = CALL_TIMEOUT_MS;
+  return large;
+}
+
 async function main(): Promise<void> {
   progress(`start: ${N} calls per path, ${CPU_CALLS} CPU calls, saturation ${PEOPLE}x${CALLERS} ${SAT_ROUNDS}x${SAT_SECONDS} s, large ${LARGE_BYTES / 1048576} MiB`);
   const d = await directChild(64 << 20, deadline);
@@ -339,6 +368,22 @@ async function main(): Promise<void> {
   const sg = await supergateway();
   progress(`supergateway up (pid ${sg.pid})`);
   const b25 = await b.session(0);
+  const large = await largeResult(d.call, b25, b.pid);
+  const largeRssX = median(large.map((l) => l.rssB / LARGE_BYTES));
+  const largeTimeX = median(large.map((l) => l.broker / l.direct));
+  const printLarge = () => {
+    console.log(`large result (first, on a fresh broker): echo of ${LARGE_BYTES / 1048576} MiB less 1 KiB (request and result each carry it; the child drops stdio lines over 10 MiB), 3 runs:`);
+    for (const l of large) console.log(`  direct ${f(l.direct, 1)} ms   broker ${f(l.broker, 1)} ms (peak RSS +${f(l.rssB / 1048576, 1)} MiB over ${f(l.rssBefore / 1048576, 1)} MiB before)`);
+    console.log(`  (supergateway ${SG_VERSION} not measured: its body parser refuses a request over 100 KB with HTTP 413)`);
+    console.log(`  median broker time / direct ${f(largeTimeX, 2)}x   broker peak RSS increase ${f(largeRssX, 2)}x the payload (target <= 3)`);
+  };
+  if (LARGE_ONLY) {
+    progress('stopping');
+    await Promise.all([d.close(), h.close(), b.close(), sg.close()]);
+    printLarge();
+    console.log(`real-path: large_rss_x=${f(largeRssX, 2)} large_time_x=${f(largeTimeX, 2)}`);
+    return;
+  }
   const b26 = await b.modern(0);
   progress('latency: interleaved calls');
   const names = ['direct stdio', 'HTTP floor', `broker ${V2025}`, `broker ${V2026}`, `supergateway ${SG_VERSION}`] as const;
@@ -415,32 +460,12 @@ async function main(): Promise<void> {
     }
   }
 
-  // Large result: one `echo` of LARGE_BYTES through the broker (2025-11-25 session). Supergateway is
-  // left out: its express body parser refuses a request body over 100 KB (HTTP 413).
-  // The message is LARGE_BYTES less 1 KiB: the child (server-everything on SDK 1.x) drops any stdio
-  // line over 10 MiB (STDIO_DEFAULT_MAX_BUFFER_SIZE) and closes its transport without a word, so a
-  // request of 10 MiB plus its JSON envelope never got an answer; that was the real-path bench's hang.
-  // The child reads its stdin in O(n²) (Buffer.concat per chunk), so these calls take seconds.
-  const big = 'x'.repeat(LARGE_BYTES - 1024);
-  timeoutMs = CALL_TIMEOUT_MS * 10;
-  const large: { direct: number; broker: number; rssB: number; rssBefore: number }[] = [];
-  for (let r = 0; r < 3; r++) {
-    progress(`large result: run ${r + 1} of 3`);
-    let t = performance.now();
-    await d.call(900 + r, big);
-    const direct = performance.now() - t;
-    let brokerMs = 0;
-    const rss = await peakRssIncrease(b.pid, async () => { t = performance.now(); await b25(910 + r, big); brokerMs = performance.now() - t; });
-    large.push({ direct, broker: brokerMs, rssB: rss.increase, rssBefore: rss.before });
-  }
   progress('stopping');
   await Promise.all([d.close(), h.close(), b.close(), sg.close()]);
 
   // ---------------------------------------------------------------------------------------------
   const satRate = median(sat.map((s) => s.b.rate / s.s.rate));
   const satP99 = median(sat.map((s) => s.b.p99 / s.s.p99));
-  const largeRssX = median(large.map((l) => l.rssB / LARGE_BYTES));
-  const largeTimeX = median(large.map((l) => l.broker / l.direct));
   const row = (j: number) => `  ${names[j]!.padEnd(24)} p50 ${f(p50[j]!)} ms  p99 ${f(p99[j]!)} ms   added p50 ${f(added50[j]!)} ms  p99 ${f(added99[j]!)} ms`;
   console.log(`\nreal path: fjmcp-broker serve (${ENTRY === 'dist' ? 'dist/src/main.js' : 'src/main.ts via tsx'}), SQLite store, child sandbox ${SANDBOX} (FJMCP_CHILD_SANDBOX), node ${process.version}`);
   console.log(`  access tokens issued by the broker's token endpoint (authorization_code + PKCE); the forge sign-in (sealed forge tokens, grant, code) was SEEDED in the store: no forge runs`);
@@ -459,10 +484,7 @@ async function main(): Promise<void> {
   console.log(`  median ratios broker/supergateway: calls/s ${f(satRate, 2)}x   p99 ${f(satP99, 2)}x (target <= 1)`);
   console.log(`tail: ${tailN} callers, ${SAT_SECONDS} s per run, median of ${SAT_ROUNDS} rounds:`);
   tailPaths.forEach((t, j) => console.log(`  ${t.name.padEnd(52)} ${median(tail[j]!.map((x) => x.rate)).toFixed(0)} calls/s   p50 ${f(median(tail[j]!.map((x) => x.p50)))} ms   p99 ${f(median(tail[j]!.map((x) => x.p99)))} ms`));
-  console.log(`large result: echo of ${LARGE_BYTES / 1048576} MiB less 1 KiB (request and result each carry it; the child drops stdio lines over 10 MiB), 3 runs:`);
-  for (const l of large) console.log(`  direct ${f(l.direct, 1)} ms   broker ${f(l.broker, 1)} ms (peak RSS +${f(l.rssB / 1048576, 1)} MiB over ${f(l.rssBefore / 1048576, 1)} MiB before)`);
-  console.log(`  (supergateway ${SG_VERSION} not measured: its body parser refuses a request over 100 KB with HTTP 413)`);
-  console.log(`  median broker time / direct ${f(largeTimeX, 2)}x   broker peak RSS increase ${f(largeRssX, 2)}x the payload (target <= 3)`);
+  printLarge();
   console.log(
     `real-path: sandbox=${SANDBOX} direct_p50_ms=${f(p50[0]!)} floor_added_p50_ms=${f(added50[1]!)} floor_minus_direct_p50_ms=${f(p50[1]! - p50[0]!)} broker_added_p50_ms=${f(added50[2]!)} broker_added_p99_ms=${f(added99[2]!)}` +
     ` modern_added_p50_ms=${f(added50[3]!)} modern_added_p99_ms=${f(added99[3]!)} sg_added_p50_ms=${f(added50[4]!)} sg_added_p99_ms=${f(added99[4]!)}` +
