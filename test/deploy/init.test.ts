@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { runInit } from '../../src/cli/init.js';
-import { basicAuth, parseEnvFile, repoRoot, sharedTestbed, type Testbed } from '../support/testbed.js';
+import { basicAuth, oauthApps, parseEnvFile, repoRoot, sharedTestbed, type Testbed } from '../support/testbed.js';
 import { freePort } from '../support/ports.js';
 
 interface Captured { code: number; stdout: string; stderr: string }
@@ -33,21 +33,8 @@ async function aliceToken(tb: Testbed, scopes: string[]): Promise<string> {
   return ((await res.json()) as { sha1: string }).sha1;
 }
 
-type OAuthApp = { id: number; name: string; client_id: string; redirect_uris: string[]; confidential_client: boolean };
-
-/** Every OAuth2 application of the test bed's account, all pages (other test files add theirs at the same time). */
-async function aliceApps(tb: Testbed): Promise<OAuthApp[]> {
-  const all: OAuthApp[] = [];
-  for (let page = 1; ; page++) {
-    const res = await fetch(`${tb.giteaUrl}/api/v1/user/applications/oauth2?limit=50&page=${page}`, { headers: { authorization: basicAuth(tb) } });
-    const apps = (await res.json()) as OAuthApp[];
-    all.push(...apps);
-    if (apps.length < 50) return all;
-  }
-}
-
 /** The applications registered for this file's public URL: only its own `init` runs make them. */
-const initApps = async (tb: Testbed) => (await aliceApps(tb)).filter((a) => a.redirect_uris.includes('https://mcp.example.test/oauth/callback'));
+const initApps = async (tb: Testbed) => (await oauthApps(tb)).filter((a) => a.redirect_uris.includes('https://mcp.example.test/oauth/callback'));
 
 describe('fjmcp-broker init (Gitea 1.26 test bed)', () => {
   let tb: Testbed;
@@ -74,7 +61,7 @@ describe('fjmcp-broker init (Gitea 1.26 test bed)', () => {
     expect(env.FJMCP_PUBLIC_URL).toBe('https://mcp.example.test');
     expect(env.FJMCP_FORGE_URL).toBe(tb.giteaUrl);
     expect(Buffer.from(env.FJMCP_ENCRYPTION_KEYS!, 'base64')).toHaveLength(32);
-    const app = (await aliceApps(tb)).find((a) => a.client_id === env.FJMCP_FORGE_CLIENT_ID);
+    const app = (await oauthApps(tb)).find((a) => a.client_id === env.FJMCP_FORGE_CLIENT_ID);
     expect(app).toMatchObject({ name: 'init-test-a', confidential_client: true, redirect_uris: ['https://mcp.example.test/oauth/callback'] });
     for (const secret of [env.FJMCP_FORGE_CLIENT_SECRET!, env.FJMCP_ENCRYPTION_KEYS!, token]) {
       expect(r.stdout).not.toContain(secret);

@@ -11,7 +11,7 @@ import { silentLogger, type Logger } from '../../src/ops/log.js';
 import { createForgeClient } from '../../src/upstream/forge-client.js';
 import type { ForgeClient, ForgeIdentity, ForgeTokenSet } from '../../src/upstream/types.js';
 import { giteaAuthorize, HeadlessBrowser } from './headless-browser.js';
-import { basicAuth, createOAuthApp, type Testbed, type TestbedUser } from './testbed.js';
+import { createOAuthApp, oauthAppId, type Testbed, type TestbedUser } from './testbed.js';
 
 /** The broker's public URL in these tests; nothing listens there (the callback is not followed). */
 export const BROKER_URL = 'http://127.0.0.1:9';
@@ -28,15 +28,6 @@ export async function forgeTestConfig(tb: Testbed, env: Env = {}): Promise<Confi
     ...env,
   });
   return { ...config, forgeAppId: await oauthAppId(tb, app.clientId) };
-}
-
-/** The numeric id of alice's OAuth2 application with `clientId` (`GET /api/v1/user/applications/oauth2`). */
-async function oauthAppId(tb: Testbed, clientId: string): Promise<number> {
-  const res = await fetch(`${tb.giteaUrl}/api/v1/user/applications/oauth2`, { headers: { authorization: basicAuth(tb) } });
-  const apps = (await res.json()) as { id: number; client_id: string }[];
-  const app = apps.find((a) => a.client_id === clientId);
-  if (!app) throw new Error(`OAuth app ${clientId} not listed`);
-  return app.id;
 }
 
 export function testForgeClient(config: Config, opts: { clock?: () => number; log?: Logger } = {}): ForgeClient {

@@ -23,7 +23,7 @@ import type { Metrics } from '../../src/ops/metrics.js';
 import type { ForgeClient, ForgeTokens } from '../../src/upstream/types.js';
 import type { Principal } from '../../src/lib/principal.js';
 import { freePort, lineSink } from './broker.js';
-import { basicAuth, createOAuthApp, type Testbed } from './testbed.js';
+import { createOAuthApp, oauthAppId, type Testbed } from './testbed.js';
 
 export interface OAuthTestBroker {
   url: string;
@@ -70,8 +70,7 @@ export async function startOAuthBroker(opts: StartOAuthBrokerOptions): Promise<O
   });
   const logLines: string[] = [];
   const sink = lineSink(logLines);
-  const apps = (await (await fetch(`${opts.testbed.giteaUrl}/api/v1/user/applications/oauth2`, { headers: { authorization: basicAuth(opts.testbed) } })).json()) as { id: number; client_id: string }[];
-  const forgeAppId = apps.find((a) => a.client_id === app.clientId)!.id;
+  const forgeAppId = await oauthAppId(opts.testbed, app.clientId);
 
   let server: ServerType | undefined;
   let ctx!: AppContext;

@@ -165,6 +165,34 @@ export async function createOAuthApp(
   return { clientId: body.client_id, clientSecret: body.client_secret };
 }
 
+/** One of alice's OAuth2 applications as `GET /api/v1/user/applications/oauth2` lists it (Gitea 1.26). */
+export type OAuthApp = { id: number; name: string; client_id: string; redirect_uris: string[]; confidential_client: boolean };
+
+/**
+ * Every OAuth2 application of alice, all pages: the suite's files register theirs at the same
+ * time, so one page (50) is soon not all of them.
+ */
+export async function oauthApps(tb: Testbed): Promise<OAuthApp[]> {
+  const all: OAuthApp[] = [];
+  for (let page = 1; ; page++) {
+    const res = await fetch(`${tb.giteaUrl}/api/v1/user/applications/oauth2?limit=50&page=${page}`, { headers: { authorization: basicAuth(tb) } });
+    if (res.status !== 200) throw new Error(`listing OAuth apps failed: ${res.status} ${await res.text()}`);
+    const apps = (await res.json()) as OAuthApp[];
+    all.push(...apps);
+    if (apps.length < 50) return all;
+  }
+}
+
+/**
+ * The numeric id of alice's OAuth2 application with `clientId`.
+ * @throws Error when no page lists it.
+ */
+export async function oauthAppId(tb: Testbed, clientId: string): Promise<number> {
+  const app = (await oauthApps(tb)).find((a) => a.client_id === clientId);
+  if (!app) throw new Error(`OAuth app ${clientId} not listed`);
+  return app.id;
+}
+
 /** The one shared instance started by test/support/global-setup.ts (vitest `inject`). */
 export function sharedTestbed(): Testbed {
   const tb = inject('testbed');
