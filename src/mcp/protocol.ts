@@ -11,6 +11,14 @@ import { readBodyBytes, readBodyText } from '../lib/request-body.js';
 export const FRONT_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26'] as const;
 /** Also accepted in `MCP-Protocol-Version` so clients that negotiated it keep working. */
 export const ACCEPTED_HEADER_VERSIONS = [...FRONT_PROTOCOL_VERSIONS, '2024-11-05'];
+/**
+ * The 400 for an `MCP-Protocol-Version` header the session front does not accept; undefined when
+ * none was sent or it is accepted (MCP 2025-11-25 basic/transports §protocol-version-header).
+ */
+export function unsupportedVersion(header: string | null): Response | undefined {
+  if (header === null || ACCEPTED_HEADER_VERSIONS.includes(header)) return undefined;
+  return httpRpcError(400, -32000, `Bad Request: Unsupported protocol version: ${header} (supported versions: ${ACCEPTED_HEADER_VERSIONS.join(', ')})`);
+}
 /** What the broker asks of the child in its own handshake. */
 export const CHILD_PROTOCOL_VERSION = '2025-11-25';
 

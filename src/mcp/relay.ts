@@ -15,7 +15,7 @@ import { Listen } from './listen.js';
 import { classify, discoverResult, isRemovedMethod, rpcErrorResponse, stripEnvelope, type ModernRequest } from './modern.js';
 import { ModernCall } from './modern-call.js';
 import { Person, type PersonEnv } from './person.js';
-import { ACCEPTED_HEADER_VERSIONS, RPC, httpRpcError, readRpcBody } from './protocol.js';
+import { RPC, httpRpcError, readRpcBody, unsupportedVersion } from './protocol.js';
 import { Session, type SessionHooks } from './session.js';
 import { createSessionIdMinter } from './session-id.js';
 import type { ToolGate } from './tool-gate.js';
@@ -201,8 +201,11 @@ export function createRelay(deps: RelayDeps): Relay {
     }
     if (known) return known;
     if (terminated.has(id) || !ids.belongsTo(id, person.personId)) return notFound();
+    // Checked before re-attaching too (Session checks every request): a refused re-attach would
+    // otherwise leave a session of that id behind.
     const header = req.headers.get('mcp-protocol-version');
-    if (header && !ACCEPTED_HEADER_VERSIONS.includes(header)) return httpRpcError(400, -32000, `Bad Request: Unsupported protocol version: ${header}`);
+    const refused = unsupportedVersion(header);
+    if (refused) return refused;
     const s = newSession(person, id, p);
     if (s instanceof Response) return s;
     s.reattach(header, ids.capabilities(id));

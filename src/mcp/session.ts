@@ -22,7 +22,7 @@ import type { Downstream } from './child-link.js';
 import { EventBuffer, type StreamId } from './event-buffer.js';
 import type { Person } from './person.js';
 import {
-  ACCEPTED_HEADER_VERSIONS, MAX_BATCH_MESSAGES, RPC, httpRpcError, isJsonContentType, isRequest, isResponse, isRpcMessage,
+  ACCEPTED_HEADER_VERSIONS, MAX_BATCH_MESSAGES, RPC, httpRpcError, isJsonContentType, isRequest, isResponse, isRpcMessage, unsupportedVersion,
   negotiateVersion, rpcError, type Id, type RpcMessage,
 } from './protocol.js';
 import { SseWriter } from './sse-writer.js';
@@ -227,11 +227,7 @@ export class Session implements Downstream {
     const sid = req.headers.get('mcp-session-id');
     if (!sid) return httpRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
     if (sid !== this.id) return httpRpcError(404, RPC.SESSION_NOT_FOUND, 'Session not found');
-    const version = req.headers.get('mcp-protocol-version');
-    if (version !== null && !ACCEPTED_HEADER_VERSIONS.includes(version)) {
-      return httpRpcError(400, -32000, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${ACCEPTED_HEADER_VERSIONS.join(', ')})`);
-    }
-    return undefined;
+    return unsupportedVersion(req.headers.get('mcp-protocol-version'));
   }
 
   /** The request if it is one to answer with JSON: a single request of that kind, no progress token, JSON accepted. */

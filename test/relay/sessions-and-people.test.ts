@@ -140,4 +140,21 @@ describe('broker restart', () => {
     expect(res.status).toBe(404);
     await c.close();
   });
+
+  it('refuses re-attaching a session id under an unsupported MCP-Protocol-Version (400 naming the supported ones) and keeps no session for it (basic/transports §protocol-version-header)', async () => {
+    const who = personHeaders('dave', `${marker}-dave`);
+    // A session id minted by another process with the same key (a replica, or before a restart).
+    const other = await startRelay(config);
+    const s = await post(other.url, who, init());
+    await other.close();
+    const before = await r.gauge('fjmcp_relay_sessions');
+    const list = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    const refused = await post(r.url, { ...who, 'mcp-session-id': s.sessionId!, 'mcp-protocol-version': '1999-01-01' }, list);
+    expect(refused.status).toBe(400);
+    expect(refused.msg.error.message).toBe('Bad Request: Unsupported protocol version: 1999-01-01 (supported versions: 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05)');
+    expect(await r.gauge('fjmcp_relay_sessions')).toBe(before);
+    const ok = await post(r.url, { ...who, 'mcp-session-id': s.sessionId!, 'mcp-protocol-version': '2025-06-18' }, list);
+    expect(ok.status).toBe(200);
+    expect(await r.gauge('fjmcp_relay_sessions')).toBe(before + 1);
+  });
 });
