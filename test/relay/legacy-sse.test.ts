@@ -159,6 +159,9 @@ describe('legacy HTTP+SSE on (FJMCP_LEGACY_SSE=true)', () => {
     expect(textOf(a as { content?: unknown })).toContain('from the legacy client');
     expect(textOf(b as { content?: unknown })).toContain('from the streamable client');
     expect((await legacy.listTools()).tools.map((t) => t.name)).toContain('echo');
+    // A large argument and result go through the messages endpoint and the legacy stream as bytes.
+    const large = `${'é€𝄞 "q" \\ \n'.repeat(20_000)} end`;
+    expect(textOf((await legacy.callTool({ name: 'echo', arguments: { message: large } })) as { content?: unknown })).toBe(`Echo: ${large}`);
     expect(r.relay.childrenOf()).toContain('ada');
     expect(r.relay.stats().children).toBe(childrenBefore + 1); // one child for both sessions
     expect(r.relay.sessions().filter((x) => x.personId === 'ada').map((x) => x.transport ?? 'streamable-http').sort()).toEqual(['legacy-sse', 'streamable-http']);
