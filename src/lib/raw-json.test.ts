@@ -70,6 +70,8 @@ describe('raw-json: large literals relayed as the bytes a peer wrote', () => {
     expect(() => parseJsonBytes(pieces(control, 1000))).toThrow(SyntaxError);
     const badEscape = `{"a":"${'x'.repeat(RAW_STRING_MIN_BYTES)}\\q"}`;
     expect(() => parseJsonBytes(pieces(badEscape, 1000))).toThrow(SyntaxError);
+    const shortUnicode = `{"a":"${'x'.repeat(RAW_STRING_MIN_BYTES)}\\u12"}`;
+    expect(() => parseJsonBytes(pieces(shortUnicode, 1000))).toThrow(SyntaxError);
     const bytes = Buffer.concat([Buffer.from('{"a":"'), Buffer.alloc(RAW_STRING_MIN_BYTES, 0x78), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
     const msg = parseJsonBytes([bytes.subarray(0, 100), bytes.subarray(100)]);
     expect(hasRawLiterals(msg)).toBe(false);

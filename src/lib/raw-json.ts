@@ -292,6 +292,7 @@ function literalContent(pieces: readonly Buffer[]): boolean | undefined {
       else if (c < 0x20) return undefined;
     }
   }
+  if (hex > 0) return undefined; // `\u` cut short by the closing quote
   return utf8Valid(pieces) ? canonical : undefined;
 }
 
