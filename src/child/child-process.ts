@@ -194,7 +194,7 @@ export class ChildProcess {
    * Writes one JSON-RPC message (large literals kept as bytes are written as those bytes:
    * lib/raw-json). Honours backpressure: while stdin wants a drain, messages wait in order instead
    * of piling into the stream's own buffer; more than 2 × `maxMessageBytes` waiting (UTF-16 units
-   * of text and bytes of kept literals, roughly bytes) stops the child with reason `stdin-backlog`.
+   * of text, bytes of a large message's parts: roughly bytes) stops the child as `stdin-backlog`.
    */
   send(msg: object): void {
     if (!this.#alive) return;

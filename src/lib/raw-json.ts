@@ -30,8 +30,8 @@ export const RAW_STRING_MIN_BYTES = 32 * 1024;
 export type WireJson = string | WireParts;
 
 export interface WireParts {
-  /** In order; strings are small, Buffers are views of the bytes a peer wrote. */
-  readonly parts: readonly (string | Buffer)[];
+  /** In order: the skeleton's text between literals (encoded), and views of the bytes a peer wrote. */
+  readonly parts: readonly Buffer[];
   /** UTF-8 length of the whole, bytes. */
   readonly bytes: number;
 }
@@ -70,11 +70,11 @@ export function parseJsonBytes(chunks: readonly Buffer[]): unknown {
   let extraBytes = 0;
   const literals: Buffer[][] = [];
   const canonical: boolean[] = [];
-  for (const [start, end, isCanonical] of big) {
+  for (const { start, end, bytes, canonical: isCanonical } of big) {
     skeleton += decode(chunks, at, start);
     const marker = `"${MARKER}${nonce}/${literals.length}"`;
     skeleton += marker;
-    literals.push(slices(chunks, start, end));
+    literals.push(bytes);
     canonical.push(isCanonical);
     extraBytes += end - start - marker.length;
     at = end;
@@ -164,8 +164,7 @@ export function toWire(msg: unknown): WireJson {
   const raw = hasRawLiterals(msg) ? (msg as WithRaw)[RAW]! : undefined;
   if (!raw) return text;
   const prefix = `"${MARKER}${raw.nonce}/`;
-  const parts: (string | Buffer)[] = [];
-  let bytes = 0;
+  const parts: Buffer[] = [];
   let at = 0;
   for (let i = text.indexOf(prefix); i !== -1; i = text.indexOf(prefix, at)) {
     const close = text.indexOf('"', i + prefix.length);
@@ -175,13 +174,13 @@ export function toWire(msg: unknown): WireJson {
       at = i + 1; // not one of ours (cannot be forged without the nonce; kept as text)
       continue;
     }
-    const before = text.slice(at, i);
-    if (before) parts.push(before), (bytes += Buffer.byteLength(before));
-    for (const b of literal) parts.push(b), (bytes += b.length);
+    if (at < i) parts.push(Buffer.from(text.slice(at, i), 'utf8'));
+    parts.push(...literal);
     at = close + 1;
   }
-  const rest = text.slice(at);
-  if (rest) parts.push(rest), (bytes += Buffer.byteLength(rest));
+  if (at < text.length) parts.push(Buffer.from(text.slice(at), 'utf8'));
+  let bytes = 0;
+  for (const b of parts) bytes += b.length;
   return { parts, bytes };
 }
 
@@ -198,7 +197,7 @@ export function materialize<T>(msg: T): T {
   if (!hasRawLiterals(msg)) return msg;
   const w = toWire(msg) as WireParts;
   // Joined as bytes: a literal's pieces may cut a character in two.
-  return JSON.parse(Buffer.concat(w.parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)), w.bytes).toString('utf8')) as T;
+  return JSON.parse(Buffer.concat(w.parts, w.bytes).toString('utf8')) as T;
 }
 
 /** A `Response` body for wire JSON: the text, or a stream of its parts (no joined copy). */
@@ -206,20 +205,20 @@ export function wireBody(w: WireJson): string | ReadableStream<Uint8Array> {
   if (typeof w === 'string') return w;
   return new ReadableStream<Uint8Array>({
     start(c) {
-      for (const p of w.parts) c.enqueue(typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
+      for (const p of w.parts) c.enqueue(p);
       c.close();
     },
   });
 }
 
 /**
- * Byte ranges [start, end) (quotes included) of the string literals at least
- * {@link RAW_STRING_MIN_BYTES} long whose content is valid (see the module comment), each with
+ * Byte ranges [start, end) (quotes included), and views of those bytes, of the string literals at
+ * least {@link RAW_STRING_MIN_BYTES} long whose content is valid (see the module comment), each with
  * whether it is canonical (no `\/` and no `\u` escape). Finds quotes with `indexOf` (a quote is
  * escaped when an odd run of backslashes precedes it); only large literals are read byte by byte.
  */
-function findLargeLiterals(chunks: readonly Buffer[]): [number, number, boolean][] {
-  const out: [number, number, boolean][] = [];
+function findLargeLiterals(chunks: readonly Buffer[]): { start: number; end: number; bytes: Buffer[]; canonical: boolean }[] {
+  const out: { start: number; end: number; bytes: Buffer[]; canonical: boolean }[] = [];
   let pos = 0;
   let inString = false;
   let start = 0;
@@ -249,8 +248,9 @@ function findLargeLiterals(chunks: readonly Buffer[]): [number, number, boolean]
       inString = false;
       const end = pos + q + 1;
       if (end - start < RAW_STRING_MIN_BYTES) continue;
-      const canonical = literalContent(slices(chunks, start, end));
-      if (canonical !== undefined) out.push([start, end, canonical]);
+      const bytes = slices(chunks, start, end);
+      const canonical = literalContent(bytes);
+      if (canonical !== undefined) out.push({ start, end, bytes, canonical });
     }
     pos += n;
   }

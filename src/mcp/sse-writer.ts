@@ -114,7 +114,7 @@ export class SseWriter {
     if (!this.#room()) return;
     this.#ctrl.enqueue(encoder.encode(head));
     if (typeof json === 'string') this.#ctrl.enqueue(Buffer.from(json, 'utf8'));
-    else for (const p of json.parts) this.#ctrl.enqueue(typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
+    else for (const p of json.parts) this.#ctrl.enqueue(p);
     this.#ctrl.enqueue(TAIL);
   }
 
