@@ -94,6 +94,10 @@ describe('raw-json: large literals relayed as the bytes a peer wrote', () => {
     expect(stolen).toMatch(/^fjmcp-raw\//);
     const other = { jsonrpc: '2.0', id: 1, result: { text: stolen } };
     expect(toWire(other)).toBe(JSON.stringify(other));
+    // A string with this message's own prefix but no literal of that number stays text, whole.
+    const own = stolen.slice(0, stolen.lastIndexOf('/') + 1);
+    (a.result as Record<string, unknown>).note = `${own}99`;
+    expect(JSON.parse(joined(toWire(a))).result.note).toBe(`${own}99`);
     const b = parseJsonBytes(pieces(LINE, 5000)) as RpcMessage & { result: { content: { text: string }[] } };
     b.result.content.push({ text: stolen }); // a's marker inside b: b's nonce differs
     expect(joined(toWire(b))).toContain(JSON.stringify(stolen));

@@ -165,15 +165,12 @@ export function toWire(msg: unknown): WireJson {
   if (!raw) return text;
   const prefix = `"${MARKER}${raw.nonce}/`;
   const parts: Buffer[] = [];
-  let at = 0;
-  for (let i = text.indexOf(prefix); i !== -1; i = text.indexOf(prefix, at)) {
+  let at = 0; // the text before `at` is in `parts`
+  for (let i = text.indexOf(prefix); i !== -1; i = text.indexOf(prefix, i + 1)) {
     const close = text.indexOf('"', i + prefix.length);
     const n = literalNumber(text.slice(i + prefix.length, close), raw);
     const literal = n === undefined ? undefined : raw.literals[n];
-    if (!literal) {
-      at = i + 1; // not one of ours (cannot be forged without the nonce; kept as text)
-      continue;
-    }
+    if (!literal) continue; // not one of ours (cannot be forged without the nonce): stays text
     if (at < i) parts.push(Buffer.from(text.slice(at, i), 'utf8'));
     parts.push(...literal);
     at = close + 1;
