@@ -205,7 +205,10 @@ export class Session implements Downstream {
         this.openStreams++;
         this.hooks.streamOpened(this);
       },
-      closed: () => {
+      closed: (byClient) => {
+        // Which side ended a request's stream before its answers is what tells a client or
+        // proxy that dropped the connection from a stream the broker ended (docs/relay.md).
+        if (byClient && this.#awaiting.has(streamId)) this.log.debug({ session: this.id, unanswered: this.#awaiting.get(streamId) }, 'a request stream was closed by the client side before its answers were sent');
         if (this.#streams.get(streamId) === sse) this.#streams.delete(streamId);
         this.openStreams--;
         this.hooks.streamClosed(this);

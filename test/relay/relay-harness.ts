@@ -15,7 +15,7 @@ import { mcpRoute } from '../../src/http/mcp-route.js';
 import type { Principal } from '../../src/lib/principal.js';
 import { createRelay, type Relay } from '../../src/mcp/relay.js';
 import { createAudit } from '../../src/ops/audit.js';
-import { silentLogger } from '../../src/ops/log.js';
+import { silentLogger, type Logger } from '../../src/ops/log.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 
 const require = createRequire(import.meta.url);
@@ -90,10 +90,10 @@ export interface RunningRelay {
   close(): Promise<void>;
 }
 
-/** Starts route + relay on 127.0.0.1 (`port` 0 = any). */
-export async function startRelay(config: Config, port = 0): Promise<RunningRelay> {
+/** Starts route + relay on 127.0.0.1 (`port` 0 = any); the relay logs to `log` (silent by default). */
+export async function startRelay(config: Config, port = 0, log: Logger = silentLogger): Promise<RunningRelay> {
   const metrics = createMetrics(false);
-  const relay = createRelay({ config, log: silentLogger, audit: createAudit(silentLogger), metrics });
+  const relay = createRelay({ config, log, audit: createAudit(silentLogger), metrics });
   const app = mcpRoute({ relay, authenticate: standinAuthenticate, config });
   let server!: ServerType;
   const bound = await new Promise<number>((resolve) => {

@@ -6,6 +6,8 @@
  * clear error, never a silent partial replay.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/ops/log.js';
+import { lineSink } from '../support/broker.js';
 import { EVERYTHING, personHeaders, relayConfig, startRelay, until, type RunningRelay } from './relay-harness.js';
 
 const ACCEPT = { accept: 'application/json, text/event-stream', 'content-type': 'application/json' };
@@ -73,8 +75,9 @@ async function startAndDrop(url: string, headers: Record<string, string>, id: nu
 
 describe('SSE resumability with Last-Event-ID (2025-era clients)', () => {
   let r: RunningRelay;
+  const logLines: string[] = [];
   beforeAll(async () => {
-    r = await startRelay(relayConfig(EVERYTHING, { FJMCP_SSE_REPLAY_BYTES: '65536' }));
+    r = await startRelay(relayConfig(EVERYTHING, { FJMCP_SSE_REPLAY_BYTES: '65536' }), 0, createLogger('debug', lineSink(logLines)));
   });
   afterAll(async () => {
     await r.close();
@@ -87,6 +90,9 @@ describe('SSE resumability with Last-Event-ID (2025-era clients)', () => {
     const lastId = await startAndDrop(r.url, headers, 7);
     // The call keeps running in the child after the drop (disconnect is not cancellation).
     expect(await until(() => r.relay.stats().inFlight === 0, 10_000)).toBe(true);
+    // The operator can tell a stream the client side dropped from one the broker ended.
+    const dropped = logLines.filter((l) => l.includes('closed by the client side before its answers') && l.includes(sid));
+    expect(dropped.map((l) => (JSON.parse(l) as { unanswered?: number }).unanswered)).toEqual([1]);
 
     const resumed = await fetch(r.url, { headers: { ...headers, accept: 'text/event-stream', 'last-event-id': lastId } });
     expect(resumed.status).toBe(200);

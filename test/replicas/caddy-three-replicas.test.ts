@@ -70,7 +70,10 @@ function brief(line: string): string {
   try {
     const { time, ts, level, msg, ...rest } = JSON.parse(line) as Record<string, unknown>;
     const at = typeof ts === 'number' ? new Date(ts * 1000).toISOString() : String(time);
-    return `${at.slice(11, 23)} ${String(level)} ${String(msg)} ${JSON.stringify(rest).slice(0, 200)}`;
+    // What tells one call or event from another first; the rest (ids, hashes) after, cut.
+    const { login, outcome, reason, durationMs, pid, err, error, ...more } = rest;
+    const key = JSON.stringify({ login, outcome, reason, durationMs, pid, err, error });
+    return `${at.slice(11, 23)} ${String(level)} ${String(msg)} ${key} ${JSON.stringify(more).slice(0, 120)}`;
   } catch {
     return line.slice(0, 250);
   }
@@ -168,8 +171,15 @@ describe('three replicas behind Caddy (Caddyfile.replicas) on one PostgreSQL', (
     // so a CI run that fails here can be traced (no secrets: the broker redacts them, and Caddy's
     // log redacts Authorization).
     const near = (ms: number, t: number) => Math.abs(ms - t) < 3_000;
-    const caddyNear = (t: number) => caddyLog.filter((l) => !l.includes('"level":"info"') && near(Number(/"ts":([0-9.]+)/.exec(l)?.[1] ?? 0) * 1000, t)).slice(-15).map(brief).join('\n');
-    const around = (t: number) => set.replicas.map((r) => `${r.name}${r === victim ? ' (killed)' : ''}:\n${r.logLines.filter((l) => near(Date.parse(/"time":"([^"]+)"/.exec(l)?.[1] ?? ''), t)).slice(-15).map(brief).join('\n')}`).join('\n') + `\ncaddy (warnings and errors):\n${caddyNear(t)}`;
+    // Caddy's errors come first (CI keeps the start and the end of a long message): a stream that
+    // ends early shows there as "aborting with incomplete response" with the upstream's error.
+    const caddyNear = (t: number) => caddyLog.filter((l) => !l.includes('"level":"info"') && near(Number(/"ts":([0-9.]+)/.exec(l)?.[1] ?? 0) * 1000, t)).slice(-10).map(brief).join('\n');
+    const around = (t: number, login: string) => `caddy (warnings and errors):\n${caddyNear(t)}\n` + set.replicas.map((r) => {
+      // The lines just before the call and while it ran (a call takes well under 500 ms here).
+      const lines = r.logLines.filter((l) => Math.abs(Date.parse(/"time":"([^"]+)"/.exec(l)?.[1] ?? '') - (t - 750)) < 1_250);
+      const theirs = lines.filter((l) => l.includes(`"login":"${login}"`) || !l.includes('"event":"tool.call"'));
+      return `${r.name}${r === victim ? ' (killed)' : ` (exit code ${r.proc.exitCode})`}:\n${theirs.slice(-8).map(brief).join('\n')}`;
+    }).join('\n');
     for (const p of people) {
       const after = p.calls.filter((c) => c.start > killedAt);
       expect(after.length).toBeGreaterThanOrEqual(10);
@@ -177,7 +187,7 @@ describe('three replicas behind Caddy (Caddyfile.replicas) on one PostgreSQL', (
       // only with Caddy's own 502 (no body): the request Caddy sent there before marking it down.
       const mayFail = home.get(p.login) === victim && !after[0]!.ok && after[0]!.detail === '502 ' ? 1 : 0;
       const failedAfter = after.slice(mayFail).filter((c) => !c.ok);
-      expect(failedAfter.map((c) => c.detail), failedAfter.map((c) => `${p.login}: call at kill+${c.start - killedAt} ms\n${around(c.start)}`).join('\n\n')).toEqual([]);
+      expect(failedAfter.map((c) => c.detail), failedAfter.map((c) => `${p.login}: call at kill+${c.start - killedAt} ms answered ${JSON.stringify(c.detail.slice(0, 160))} (first call after the exit: ${JSON.stringify(after[0]!.detail.slice(0, 40))})\n${around(c.start, p.login)}`).join('\n\n')).toEqual([]);
       // Each person's loop is sequential, so at most one call was in flight when the signal was
       // sent. Calls started while the process was being torn down (signal sent, not yet exited)
       // may meet its still-open socket and fail.
