@@ -208,7 +208,7 @@ export class Session implements Downstream {
       closed: (byClient) => {
         // Which side ended a request's stream before its answers is what tells a client or
         // proxy that dropped the connection from a stream the broker ended (docs/relay.md).
-        if (byClient && this.#awaiting.has(streamId)) this.log.debug({ session: this.id, unanswered: this.#awaiting.get(streamId) }, 'a request stream was closed by the client side before its answers were sent');
+        if (byClient && this.#awaiting.has(streamId)) this.log.debug({ session: this.id, unanswered: this.#awaiting.get(streamId) }, 'a request stream ended before its answers were sent: the client side closed it, or read too slowly and was cut');
         if (this.#streams.get(streamId) === sse) this.#streams.delete(streamId);
         this.openStreams--;
         this.hooks.streamClosed(this);

@@ -91,7 +91,7 @@ describe('SSE resumability with Last-Event-ID (2025-era clients)', () => {
     // The call keeps running in the child after the drop (disconnect is not cancellation).
     expect(await until(() => r.relay.stats().inFlight === 0, 10_000)).toBe(true);
     // The operator can tell a stream the client side dropped from one the broker ended.
-    const dropped = logLines.filter((l) => l.includes('closed by the client side before its answers') && l.includes(sid));
+    const dropped = logLines.filter((l) => l.includes('a request stream ended before its answers were sent') && l.includes(sid));
     expect(dropped.map((l) => (JSON.parse(l) as { unanswered?: number }).unanswered)).toEqual([1]);
 
     const resumed = await fetch(r.url, { headers: { ...headers, accept: 'text/event-stream', 'last-event-id': lastId } });
