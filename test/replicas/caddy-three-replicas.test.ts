@@ -1,7 +1,8 @@
 /**
  * Three broker processes on one PostgreSQL behind Debian's Caddy running the shipped
- * deploy/caddy/Caddyfile.replicas, changed only to a plain-HTTP loopback site, a free admin port
- * and the replicas' ports (adaptReplicasForLoopback). alice and bob call tools in a loop; one
+ * deploy/caddy/Caddyfile.replicas, changed only to a plain-HTTP loopback site, a free admin port,
+ * the replicas' ports and debug logging (which upstream each request went to, and how its round
+ * trip ended, for failure messages) (adaptReplicasForLoopback). alice and bob call tools in a loop; one
  * replica is killed with SIGKILL under that load. The other two keep serving both people: the
  * clients carry on with the same tokens and session ids (no new sign-in); after the kill only the
  * first request Caddy sends to the dead replica fails (a 502; the shipped file does not retry, see
@@ -30,7 +31,7 @@ function adaptReplicasForLoopback(text: string, o: { port: number; adminPort: nu
     throw new Error('shipped Caddyfile.replicas changed shape: update adaptReplicasForLoopback');
   }
   return text
-    .replace(/^\{$/m, `{\n\tadmin 127.0.0.1:${o.adminPort}\n\tauto_https off\n`)
+    .replace(/^\{$/m, `{\n\tdebug\n\tadmin 127.0.0.1:${o.adminPort}\n\tauto_https off\n`)
     .replace('mcp.example.org {', `http://127.0.0.1:${o.port} {\n\tbind 127.0.0.1`)
     .replace(SHIPPED_UPSTREAMS, `reverse_proxy ${o.upstreams.map((p) => `127.0.0.1:${p}`).join(' ')} {`);
 }
@@ -71,8 +72,8 @@ function brief(line: string): string {
     const { time, ts, level, msg, ...rest } = JSON.parse(line) as Record<string, unknown>;
     const at = typeof ts === 'number' ? new Date(ts * 1000).toISOString() : String(time);
     // What tells one call or event from another first; the rest (ids, hashes) after, cut.
-    const { login, outcome, reason, durationMs, pid, err, error, ...more } = rest;
-    const key = JSON.stringify({ login, outcome, reason, durationMs, pid, err, error });
+    const { login, outcome, reason, durationMs, pid, err, error, upstream, dial, status, duration, ...more } = rest;
+    const key = JSON.stringify({ login, outcome, reason, durationMs, pid, err, error, upstream, dial, status, duration });
     return `${at.slice(11, 23)} ${String(level)} ${String(msg)} ${key} ${JSON.stringify(more).slice(0, 120)}`;
   } catch {
     return line.slice(0, 250);
@@ -173,12 +174,16 @@ describe('three replicas behind Caddy (Caddyfile.replicas) on one PostgreSQL', (
     const near = (ms: number, t: number) => Math.abs(ms - t) < 3_000;
     // Caddy's errors come first (CI keeps the start and the end of a long message): a stream that
     // ends early shows there as "aborting with incomplete response" with the upstream's error.
-    const caddyNear = (t: number) => caddyLog.filter((l) => !l.includes('"level":"info"') && near(Number(/"ts":([0-9.]+)/.exec(l)?.[1] ?? 0) * 1000, t)).slice(-10).map(brief).join('\n');
-    const around = (t: number, login: string) => `caddy (warnings and errors):\n${caddyNear(t)}\n` + set.replicas.map((r) => {
+    const caddyAt = (l: string) => Number(/"ts":([0-9.]+)/.exec(l)?.[1] ?? 0) * 1000;
+    const caddyNear = (t: number) => caddyLog.filter((l) => (l.includes('"level":"warn"') || l.includes('"level":"error"')) && near(caddyAt(l), t)).slice(-10).map(brief).join('\n');
+    // Caddy's debug lines of this person's session from just before the call: the upstream it was
+    // sent to and how the round trip ended.
+    const caddyRoute = (t: number, sid: string) => caddyLog.filter((l) => l.includes('"level":"debug"') && l.includes(sid) && caddyAt(l) >= t - 20 && caddyAt(l) < t + 3_000).slice(0, 3).map(brief).join('\n');
+    const around = (t: number, login: string, sid: string) => `caddy (warnings and errors):\n${caddyNear(t)}\ncaddy (this session, from the call on):\n${caddyRoute(t, sid)}\n` + set.replicas.map((r) => {
       // The lines just before the call and while it ran (a call takes well under 500 ms here).
       const lines = r.logLines.filter((l) => Math.abs(Date.parse(/"time":"([^"]+)"/.exec(l)?.[1] ?? '') - (t - 750)) < 1_250);
       const theirs = lines.filter((l) => l.includes(`"login":"${login}"`) || !l.includes('"event":"tool.call"'));
-      return `${r.name}${r === victim ? ' (killed)' : ` (exit code ${r.proc.exitCode})`}:\n${theirs.slice(-8).map(brief).join('\n')}`;
+      return `${r.name} (port ${r.port}${r === victim ? ', killed' : `, exit code ${r.proc.exitCode}`}):\n${theirs.slice(-8).map(brief).join('\n')}`;
     }).join('\n');
     for (const p of people) {
       const after = p.calls.filter((c) => c.start > killedAt);
@@ -187,7 +192,7 @@ describe('three replicas behind Caddy (Caddyfile.replicas) on one PostgreSQL', (
       // only with Caddy's own 502 (no body): the request Caddy sent there before marking it down.
       const mayFail = home.get(p.login) === victim && !after[0]!.ok && after[0]!.detail === '502 ' ? 1 : 0;
       const failedAfter = after.slice(mayFail).filter((c) => !c.ok);
-      expect(failedAfter.map((c) => c.detail), failedAfter.map((c) => `${p.login}: call at kill+${c.start - killedAt} ms answered ${JSON.stringify(c.detail.slice(0, 160))} (first call after the exit: ${JSON.stringify(after[0]!.detail.slice(0, 40))})\n${around(c.start, p.login)}`).join('\n\n')).toEqual([]);
+      expect(failedAfter.map((c) => c.detail), failedAfter.map((c) => `${p.login}: call at kill+${c.start - killedAt} ms answered ${JSON.stringify(c.detail.slice(0, 160))} (first call after the exit: ${JSON.stringify(after[0]!.detail.slice(0, 40))})\n${around(c.start, p.login, p.sid)}`).join('\n\n')).toEqual([]);
       // Each person's loop is sequential, so at most one call was in flight when the signal was
       // sent. Calls started while the process was being torn down (signal sent, not yet exited)
       // may meet its still-open socket and fail.
