@@ -22,7 +22,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/ops/log.js';
 import { startServer, type RunningBroker } from '../../src/server.js';
 import { createOAuthApp, repoRoot, sharedTestbed, type Testbed } from '../support/testbed.js';
-import { SHIPPED_CADDYFILE, adaptForLoopback, runCaddy, type RunningCaddy } from './caddy-support.js';
+import { MAX_BODY_BYTES, SHIPPED_CADDYFILE, adaptForLoopback, runCaddy, type RunningCaddy } from './caddy-support.js';
 
 const require = createRequire(import.meta.url);
 /** The long call: 7 progress notifications, one every 2 s, 14 s in all (> read_header 10 s). */
@@ -57,6 +57,23 @@ function httpsGet(url: string, ca: string, host?: string): Promise<{ status: num
     });
     req.on('error', reject);
     req.end();
+  });
+}
+
+/**
+ * POST through Caddy with node:https (HTTP/1.1), trusting its CA. `body` is sent with its
+ * Content-Length, or chunked when `headers` say so; `headers` may also declare a length that is
+ * never sent (the answer must come before the body is read).
+ */
+function httpsPost(url: string, ca: string, headers: Record<string, string>, body?: Buffer): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', ca, servername: 'localhost', headers }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(body);
   });
 }
 
@@ -164,6 +181,26 @@ describe('Caddy 2.6.2 with the shipped Caddyfile in front of the broker (HTTPS, 
     expect((await httpsGet(`${publicUrl}/debug/pprof`, ca)).status).toBe(404);
     expect((await httpsGet(`${publicUrl}/healthz`, ca)).status).toBe(200);
   });
+
+  it('refuses a body declared larger than FJMCP_MAX_BODY_BYTES with 413 before reading it; passes one of exactly that size whole, and cuts a longer chunked one to it', async () => {
+    expect(accessToken, 'needs the sign-in test').not.toBe('');
+    const ca = caddy!.rootCaPem;
+    const url = `${publicUrl}/mcp`;
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${accessToken}` };
+    const refused = await httpsPost(url, ca, { ...headers, 'content-length': String(MAX_BODY_BYTES + 1) });
+    expect(refused.status).toBe(413);
+    expect(refused.body).toBe('Request body larger than 32 MiB');
+    // Bodies of spaces: the broker reads them whole and answers that they hold no JSON-RPC message
+    // (400). A body cut short of its declared length would be a 502 from Caddy; a chunked body
+    // Caddy did not cut would be more than FJMCP_MAX_BODY_BYTES, which the broker answers 413.
+    for (const r of [
+      await httpsPost(url, ca, headers, Buffer.alloc(MAX_BODY_BYTES, 0x20)),
+      await httpsPost(url, ca, { ...headers, 'transfer-encoding': 'chunked' }, Buffer.alloc(MAX_BODY_BYTES + (1 << 20), 0x20)),
+    ]) {
+      expect(r.status, r.body).toBe(400);
+      expect(r.body).toContain('Parse error');
+    }
+  }, 60_000);
 
   it('answers 421 when the Host header differs from the TLS server name (strict_sni_host)', async () => {
     const r = await httpsGet(`${publicUrl}/.well-known/oauth-authorization-server`, caddy!.rootCaPem, `evil.example:${ports.httpsPort}`);

@@ -4,22 +4,13 @@
  * the doc promises: person affinity by the Authorization header over the replicas, active health
  * checks on /healthz, no retries (Caddy 2.6.2 retries a request with a body with the body closed:
  * 502, and the healthy replica it went to is counted failed; caddyserver/caddy#7546), and the same
- * streaming rules as the single broker's Caddyfile.
+ * streaming and request-body rules as the single broker's Caddyfile.
  */
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { adapt, validate, type CaddyJson } from './caddy-support.js';
+import { adapt, handlers, MAX_BODY_BYTES, requestBodyRules, validate } from './caddy-support.js';
 
 const REPLICAS_CADDYFILE = resolve(import.meta.dirname, '../../deploy/caddy/Caddyfile.replicas');
-
-function handlers(node: CaddyJson, name: string, found: CaddyJson[] = []): CaddyJson[] {
-  if (Array.isArray(node)) node.forEach((n) => handlers(n, name, found));
-  else if (node && typeof node === 'object') {
-    if (node.handler === name) found.push(node);
-    Object.values(node).forEach((n) => handlers(n, name, found));
-  }
-  return found;
-}
 
 describe('deploy/caddy/Caddyfile.replicas', () => {
   it('passes caddy validate', async () => {
@@ -38,5 +29,9 @@ describe('deploy/caddy/Caddyfile.replicas', () => {
     expect(proxy.flush_interval).toBe(-1);
     expect(proxy.transport.read_timeout).toBeUndefined();
     expect(proxy.transport.response_header_timeout).toBeUndefined();
+  });
+
+  it('reads each request body whole before proxying it, capped, and refuses a larger declared body before the proxy, as the single broker\'s Caddyfile does', async () => {
+    expect(requestBodyRules(await adapt(REPLICAS_CADDYFILE), MAX_BODY_BYTES)).toEqual([]);
   });
 });

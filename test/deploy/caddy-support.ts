@@ -9,9 +9,12 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { SETTINGS } from '../../src/config.js';
 
 export const SHIPPED_CADDYFILE = resolve(import.meta.dirname, '../../deploy/caddy/Caddyfile');
 export const CADDY = process.env.CADDY ?? '/usr/bin/caddy';
+/** FJMCP_MAX_BODY_BYTES' default: the request-body cap both shipped Caddyfiles must hold to. */
+export const MAX_BODY_BYTES = Number(SETTINGS.find((s) => s.name === 'FJMCP_MAX_BODY_BYTES')!.default);
 /** The placeholders the shipped file uses for the operator's host and the broker's address. */
 export const SHIPPED_HOST = 'mcp.example.org';
 export const SHIPPED_UPSTREAM = '127.0.0.1:8787';
@@ -101,4 +104,54 @@ export async function runCaddy(caddyfileText: string, waitFor: () => Promise<boo
     await new Promise((r) => setTimeout(r, 100));
   }
   return { dir, rootCaPem: readFileSync(rootPath, 'utf8'), logs: () => out, stop };
+}
+
+/** Walks an adapted JSON config and returns every object with `handler === name`. */
+export function handlers(node: CaddyJson, name: string, found: CaddyJson[] = []): CaddyJson[] {
+  if (Array.isArray(node)) node.forEach((n) => handlers(n, name, found));
+  else if (node && typeof node === 'object') {
+    if (node.handler === name) found.push(node);
+    Object.values(node).forEach((n) => handlers(n, name, found));
+  }
+  return found;
+}
+
+/**
+ * Content-Length values around `max`, and whether Caddy must refuse each: `max` plus and minus each
+ * power of ten up to 10^9 (one value per digit the pattern has to compare), leading zeros (Go
+ * accepts them), and a length past 2^64.
+ */
+function declaredLengths(max: number): [string, boolean][] {
+  const out: [string, boolean][] = [['0', false], [String(max), false], [`00${max}`, false], [`00${max + 1}`, true], ['18446744073709551616', true]];
+  for (let p = 1; p <= 1e9; p *= 10) {
+    out.push([String(max + p), true]);
+    if (max - p >= 0) out.push([String(max - p), false]);
+  }
+  return out;
+}
+
+/**
+ * What both shipped Caddyfiles must hold for request bodies (caddyserver/caddy#5431): the proxy
+ * reads each body whole before sending it on (`buffer_requests`), bodies are capped at
+ * `maxBodyBytes` (FJMCP_MAX_BODY_BYTES' default) by `request_body`, and a body declared larger is
+ * answered 413 by a route that comes before the proxy's, so the cap never cuts a body that
+ * declares its length. Returns the failures, empty when all hold.
+ */
+export function requestBodyRules(json: CaddyJson, maxBodyBytes: number): string[] {
+  const failures: string[] = [];
+  const [proxy] = handlers(json, 'reverse_proxy');
+  if (proxy?.buffer_requests !== true) failures.push('reverse_proxy does not buffer requests');
+  if (proxy?.max_buffer_size !== undefined) failures.push('max_buffer_size set: Caddy 2.6.2 then streams small bodies unbuffered');
+  const caps = handlers(json, 'request_body').map((h) => h.max_size);
+  if (caps.length !== 1 || caps[0] !== maxBodyBytes) failures.push(`request_body max_size ${JSON.stringify(caps)}, want [${maxBodyBytes}]`);
+  const routes = json.apps.http.servers.srv0.routes[0].handle[0].routes as CaddyJson[];
+  const refusing = routes.findIndex((r) => r.match?.[0]?.header_regexp?.['Content-Length'] && handlers(r, 'static_response')[0]?.status_code === 413);
+  const proxying = routes.findIndex((r) => handlers(r, 'reverse_proxy').length > 0);
+  if (refusing < 0 || refusing > proxying) failures.push(`the 413 route (index ${refusing}) does not come before the proxy's (index ${proxying})`);
+  else {
+    // Caddy matches with Go's RE2; this pattern uses nothing whose meaning differs in JavaScript.
+    const pattern = new RegExp(routes[refusing].match[0].header_regexp['Content-Length'].pattern as string);
+    for (const [length, refused] of declaredLengths(maxBodyBytes)) if (pattern.test(length) !== refused) failures.push(`Content-Length ${length}: ${refused ? 'not refused' : 'refused'}`);
+  }
+  return failures;
 }

@@ -1,13 +1,14 @@
 /**
  * @module test/deploy/caddy-validate
  * The shipped Caddyfile is valid for Debian's caddy and says what docs/deploy-caddy.md promises:
- * only the broker's public routes, unbuffered streaming, no timeout that can end a stream.
+ * only the broker's public routes, unbuffered streaming, no timeout that can end a stream, request
+ * bodies read whole and capped before they are proxied.
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SHIPPED_CADDYFILE, adapt, adaptForLoopback, validate, type CaddyJson } from './caddy-support.js';
+import { SHIPPED_CADDYFILE, adapt, adaptForLoopback, handlers, MAX_BODY_BYTES, requestBodyRules, validate, type CaddyJson } from './caddy-support.js';
 
 const PUBLIC_ROUTES = [
   '/',
@@ -25,15 +26,6 @@ const PUBLIC_ROUTES = [
   '/.well-known/openid-configuration',
 ];
 
-/** Walks the adapted JSON and returns every object with `handler === name`. */
-function handlers(node: CaddyJson, name: string, found: CaddyJson[] = []): CaddyJson[] {
-  if (Array.isArray(node)) node.forEach((n) => handlers(n, name, found));
-  else if (node && typeof node === 'object') {
-    if (node.handler === name) found.push(node);
-    Object.values(node).forEach((n) => handlers(n, name, found));
-  }
-  return found;
-}
 
 describe('deploy/caddy/Caddyfile', () => {
   it('passes caddy validate', async () => {
@@ -63,13 +55,12 @@ describe('deploy/caddy/Caddyfile', () => {
     expect(handlers(fallback, 'static_response')[0].status_code).toBe(404);
   });
 
-  it('streams without buffering and sets no timeout that can end a long response', async () => {
+  it('streams answers without buffering and sets no timeout that can end a long response', async () => {
     const json = await adapt(SHIPPED_CADDYFILE);
     const server = json.apps.http.servers.srv0;
     const [proxy] = handlers(json, 'reverse_proxy');
     expect(proxy.flush_interval).toBe(-1);
     expect(proxy.buffer_responses).toBeUndefined();
-    expect(proxy.buffer_requests).toBeUndefined();
     expect(proxy.transport.read_timeout).toBeUndefined();
     expect(proxy.transport.write_timeout).toBeUndefined();
     expect(proxy.transport.response_header_timeout).toBeUndefined();
@@ -77,6 +68,10 @@ describe('deploy/caddy/Caddyfile', () => {
     expect(server.write_timeout).toBeUndefined();
     expect(server.read_header_timeout).toBe(10_000_000_000);
     expect(handlers(json, 'encode')).toEqual([]);
+  });
+
+  it('reads each request body whole before proxying it, capped at FJMCP_MAX_BODY_BYTES\' default, and refuses a larger declared body before the proxy (caddyserver/caddy#5431)', async () => {
+    expect(requestBodyRules(await adapt(SHIPPED_CADDYFILE), MAX_BODY_BYTES)).toEqual([]);
   });
 
   it('rejects a Host header that differs from the TLS server name (strict SNI host)', async () => {
