@@ -141,7 +141,7 @@ export function requestBodyRules(json: CaddyJson, maxBodyBytes: number): string[
   const failures: string[] = [];
   const [proxy] = handlers(json, 'reverse_proxy');
   if (proxy?.buffer_requests !== true) failures.push('reverse_proxy does not buffer requests');
-  if (proxy?.max_buffer_size !== undefined) failures.push('max_buffer_size set: Caddy 2.6.2 then streams small bodies unbuffered');
+  if (proxy?.max_buffer_size !== undefined) failures.push('max_buffer_size set: Caddy 2.6.2 then hands the transport the client\'s body after the buffer, and the race is back');
   const caps = handlers(json, 'request_body').map((h) => h.max_size);
   if (caps.length !== 1 || caps[0] !== maxBodyBytes) failures.push(`request_body max_size ${JSON.stringify(caps)}, want [${maxBodyBytes}]`);
   const routes = json.apps.http.servers.srv0.routes[0].handle[0].routes as CaddyJson[];

@@ -26,7 +26,6 @@ const PUBLIC_ROUTES = [
   '/.well-known/openid-configuration',
 ];
 
-
 describe('deploy/caddy/Caddyfile', () => {
   it('passes caddy validate', async () => {
     const r = await validate(SHIPPED_CADDYFILE);
