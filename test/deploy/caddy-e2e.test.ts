@@ -47,33 +47,21 @@ async function client(caCertFile: string, env: Record<string, string>): Promise<
   return events;
 }
 
-/** GET through Caddy with node:https, trusting its CA; `host` overrides the Host header only (SNI stays localhost). */
-function httpsGet(url: string, ca: string, host?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { ca, servername: 'localhost', headers: host ? { host } : {} }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 /**
- * POST through Caddy with node:https (HTTP/1.1), trusting its CA. `body` is sent with its
- * Content-Length, or chunked when `headers` say so; `headers` may also declare a length that is
- * never sent (the answer must come before the body is read).
+ * One request through Caddy with node:https (HTTP/1.1, SNI localhost), trusting its CA. A GET by
+ * default. `headers` may override Host (SNI stays localhost), ask for a chunked body, or declare a
+ * length that is never sent (the answer must then come before the body is read); `body` is sent
+ * with its Content-Length unless chunked.
  */
-function httpsPost(url: string, ca: string, headers: Record<string, string>, body?: Buffer): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function httpsRequest(url: string, ca: string, init: { method?: string; headers?: Record<string, string>; body?: Buffer } = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', ca, servername: 'localhost', headers }, (res) => {
+    const req = request(url, { method: init.method ?? 'GET', ca, servername: 'localhost', headers: init.headers ?? {} }, (res) => {
       let text = '';
       res.on('data', (d: Buffer) => (text += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
     });
     req.on('error', reject);
-    req.end(body);
+    req.end(init.body);
   });
 }
 
@@ -177,9 +165,9 @@ describe('Caddy 2.6.2 with the shipped Caddyfile in front of the broker (HTTPS, 
 
   it('publishes only the broker routes: /metrics and unknown paths are 404, /healthz answers', async () => {
     const ca = caddy!.rootCaPem;
-    expect((await httpsGet(`${publicUrl}/metrics`, ca)).status).toBe(404);
-    expect((await httpsGet(`${publicUrl}/debug/pprof`, ca)).status).toBe(404);
-    expect((await httpsGet(`${publicUrl}/healthz`, ca)).status).toBe(200);
+    expect((await httpsRequest(`${publicUrl}/metrics`, ca)).status).toBe(404);
+    expect((await httpsRequest(`${publicUrl}/debug/pprof`, ca)).status).toBe(404);
+    expect((await httpsRequest(`${publicUrl}/healthz`, ca)).status).toBe(200);
   });
 
   it('refuses a body declared larger than FJMCP_MAX_BODY_BYTES with 413 before reading it; passes one of exactly that size whole, and cuts a longer chunked one to it', async () => {
@@ -187,15 +175,15 @@ describe('Caddy 2.6.2 with the shipped Caddyfile in front of the broker (HTTPS, 
     const ca = caddy!.rootCaPem;
     const url = `${publicUrl}/mcp`;
     const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${accessToken}` };
-    const refused = await httpsPost(url, ca, { ...headers, 'content-length': String(MAX_BODY_BYTES + 1) });
+    const refused = await httpsRequest(url, ca, { method: 'POST', headers: { ...headers, 'content-length': String(MAX_BODY_BYTES + 1) } });
     expect(refused.status).toBe(413);
     expect(refused.body).toBe('Request body larger than 32 MiB');
     // Bodies of spaces: the broker reads them whole and answers that they hold no JSON-RPC message
     // (400). A body cut short of its declared length would be a 502 from Caddy; a chunked body
     // Caddy did not cut would be more than FJMCP_MAX_BODY_BYTES, which the broker answers 413.
     for (const r of [
-      await httpsPost(url, ca, headers, Buffer.alloc(MAX_BODY_BYTES, 0x20)),
-      await httpsPost(url, ca, { ...headers, 'transfer-encoding': 'chunked' }, Buffer.alloc(MAX_BODY_BYTES + (1 << 20), 0x20)),
+      await httpsRequest(url, ca, { method: 'POST', headers, body: Buffer.alloc(MAX_BODY_BYTES, 0x20) }),
+      await httpsRequest(url, ca, { method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked' }, body: Buffer.alloc(MAX_BODY_BYTES + (1 << 20), 0x20) }),
     ]) {
       expect(r.status, r.body).toBe(400);
       expect(r.body).toContain('Parse error');
@@ -203,7 +191,7 @@ describe('Caddy 2.6.2 with the shipped Caddyfile in front of the broker (HTTPS, 
   }, 60_000);
 
   it('answers 421 when the Host header differs from the TLS server name (strict_sni_host)', async () => {
-    const r = await httpsGet(`${publicUrl}/.well-known/oauth-authorization-server`, caddy!.rootCaPem, `evil.example:${ports.httpsPort}`);
+    const r = await httpsRequest(`${publicUrl}/.well-known/oauth-authorization-server`, caddy!.rootCaPem, { headers: { host: `evil.example:${ports.httpsPort}` } });
     expect(r.status).toBe(421);
   });
 
